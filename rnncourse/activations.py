@@ -20,7 +20,7 @@ def tanh(a):
 
 
 def sigmoid(a):
-    """Logistic sigmoid, computed without overflow for large |a|.
+    """Logistic sigmoid, computed without overflow for large abs(a).
 
     a: any shape; returns the same shape, values in [0, 1].
     """

@@ -224,7 +224,7 @@ def check_tanh(fn, seed=0):
 
 
 def check_sigmoid(fn, seed=0):
-    """Check a student's ``sigmoid(a)``, including |a| = 1000 (no overflow, values in [0, 1])."""
+    """Check a student's ``sigmoid(a)``, including abs(a) = 1000 (no overflow, values in [0, 1])."""
     check_activation(fn, "sigmoid", seed)
 
 

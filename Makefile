@@ -1,0 +1,40 @@
+# The two commands of the README:
+#   make book   build the book (book/_build -> _build/html) and release the assignments
+#   make test   run every test
+# Both create the virtual environment .venv and install the pinned dependencies when needed.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+INSTALLED := $(VENV)/.installed
+# nbgrader runs alembic as a subprocess and Jupyter finds kernels through PATH.
+export PATH := $(BIN):$(PATH)
+ASSIGNMENTS := $(notdir $(wildcard assignments/source/*))
+PYTEST_ARGS ?=
+
+.PHONY: book test assignments venv clean
+
+venv: $(INSTALLED)
+
+$(INSTALLED): requirements/dev.txt requirements/constraints.txt pyproject.toml
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | { grep -v '^WARNING: Location' || true; }
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -r requirements/dev.txt 2>&1 | { grep -v '^WARNING: Location' || true; }
+	$(BIN)/python -m pip install --quiet --no-deps -e . 2>&1 | { grep -v '^WARNING: Location' || true; }
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
+	touch $(INSTALLED)
+
+book: $(INSTALLED) assignments
+	jupyter-book build --all -W -n --keep-going .
+	@echo "The book is at $(abspath _build/html/index.html)"
+
+assignments: $(INSTALLED)
+	cd assignments && for a in $(ASSIGNMENTS); do nbgrader generate_assignment "$$a" --force --log-level=WARN; done
+	@echo "Released assignments are in $(abspath assignments/release)"
+
+test: $(INSTALLED)
+	python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf _build assignments/release assignments/gradebook.db
