@@ -26,12 +26,13 @@ def check_shapes(**arguments):
 
     Each keyword is ``name=(array, dims)`` where ``dims`` is a tuple of dimension
     names such as ``("N", "D")``. The first array that uses a dimension name fixes
-    its size; every later use must match. Returns the dict ``{dim name: size}``.
+    its size; every later use must match, and a mismatch's message names the
+    argument that fixed the size. Returns the dict ``{dim name: size}``.
 
     >>> check_shapes(x=(np.zeros((2, 3)), ("N", "D")), Wx=(np.zeros((3, 4)), ("D", "H")))
     {'N': 2, 'D': 3, 'H': 4}
     """
-    sizes = {}
+    sizes, source = {}, {}
     for name, (array, dims) in arguments.items():
         shape = np.shape(array)
         expected = "(" + ", ".join(dims) + (",)" if len(dims) == 1 else ")")
@@ -41,9 +42,10 @@ def check_shapes(**arguments):
             )
         for dim, size in zip(dims, shape):
             sizes.setdefault(dim, size)
+            source.setdefault(dim, f"{name} {shape}")
         wanted = tuple(sizes[dim] for dim in dims)
         if shape != wanted:
-            known = ", ".join(f"{d}={sizes[d]}" for d in dict.fromkeys(dims))
+            known = ", ".join(f"{d}={sizes[d]} from {source[d]}" for d in dict.fromkeys(dims))
             raise ValueError(
                 f"{name} must have shape {expected} = {wanted} ({known}), got {shape}"
             )

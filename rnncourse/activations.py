@@ -47,6 +47,7 @@ def sigmoid_derivative(y):
 
 def relu_derivative(y):
     """Derivative of ReLU at the point where it gave ``y`` (0 at y = 0). y: any shape."""
+    y = np.asarray(y)
     return (y > 0).astype(np.result_type(y, np.float32))
 
 

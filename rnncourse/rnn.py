@@ -84,7 +84,7 @@ def rnn_step_backward(dh_next, cache):
     """
     x, h_prev, Wx, Wh, h_next, activation = cache
     dh_next = as_float_array("dh_next", dh_next)
-    check_shapes(dh_next=(dh_next, ("N", "H")), h_next=(h_next, ("N", "H")))
+    check_shapes(**{"cache.h_next": (h_next, ("N", "H"))}, dh_next=(dh_next, ("N", "H")))
     _, f_derivative = get_activation(activation)
     da = dh_next * f_derivative(h_next)  # (N, H) gradient at the pre-activation
     dx = da @ Wx.T
@@ -110,7 +110,10 @@ def rnn_forward(x, h0, Wx, Wh, b, activation="tanh"):
         h: (N, T, H) hidden state after every step
         cache: :class:`SequenceCache` for :func:`rnn_backward`
     """
-    x, h0 = as_float_array("x", x), as_float_array("h0", h0)
+    x, h0, Wx, Wh, b = (
+        as_float_array(name, value)
+        for name, value in zip(("x", "h0", "Wx", "Wh", "b"), (x, h0, Wx, Wh, b))
+    )
     sizes = check_shapes(
         x=(x, ("N", "T", "D")), h0=(h0, ("N", "H")),
         Wx=(Wx, ("D", "H")), Wh=(Wh, ("H", "H")), b=(b, ("H",)),
@@ -119,9 +122,8 @@ def rnn_forward(x, h0, Wx, Wh, b, activation="tanh"):
     h = np.empty((N, T, H), dtype=np.result_type(x, h0, Wx, Wh, b))
     h_prev = h0
     for t in range(T):
-        h_prev, step = rnn_step_forward(x[:, t], h_prev, Wx, Wh, b, activation)
+        h_prev, _ = rnn_step_forward(x[:, t], h_prev, Wx, Wh, b, activation)
         h[:, t] = h_prev
-    Wx, Wh = step.Wx, step.Wh  # the validated float arrays
     return h, SequenceCache(x, h0, Wx, Wh, h, activation)
 
 
@@ -165,7 +167,7 @@ def rnn_backward_truncated(dh, cache, truncation):
     if truncation is not None and (isinstance(truncation, bool) or not isinstance(truncation, (int, np.integer)) or truncation < 1):
         raise ValueError(f"truncation must be None or an integer >= 1, got {truncation!r}")
     dh = as_float_array("dh", dh)
-    check_shapes(dh=(dh, ("N", "T", "H")), h=(cache.h, ("N", "T", "H")))
+    check_shapes(**{"cache.h": (cache.h, ("N", "T", "H"))}, dh=(dh, ("N", "T", "H")))
     x, Wx, Wh = cache.x, cache.Wx, cache.Wh
     T = x.shape[1]
     dx = np.zeros_like(x, dtype=np.result_type(x, dh))
