@@ -19,7 +19,6 @@ venv: $(INSTALLED)
 
 $(INSTALLED): requirements/dev.txt requirements/constraints.txt pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | { grep -v '^WARNING: Location' || true; }
 	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -r requirements/dev.txt 2>&1 | { grep -v '^WARNING: Location' || true; }
 	$(BIN)/python -m pip install --quiet --no-deps -e . 2>&1 | { grep -v '^WARNING: Location' || true; }
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
@@ -34,7 +33,7 @@ assignments: $(INSTALLED)
 	@echo "Released assignments are in $(abspath assignments/release)"
 
 test: $(INSTALLED)
-	python -m pytest $(PYTEST_ARGS)
+	python -m pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 clean:
 	rm -rf _build assignments/release assignments/gradebook.db
