@@ -14,6 +14,7 @@ and a hint. The nbgrader test cells of the assignments call these checks.
 """
 import sys
 import warnings
+from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 
@@ -90,7 +91,7 @@ def sequence_inputs(seed, N, T, D, H):
 
 def _refuse_reference(fn, name):
     code = getattr(fn, "__code__", None)
-    if code in _REFERENCE_CODE or getattr(fn, "__module__", "").startswith("rnncourse"):
+    if code in _REFERENCE_CODE or (getattr(fn, "__module__", None) or "").startswith("rnncourse"):
         raise AssertionError(
             f"{name}: this is the reference implementation from the rnncourse package. "
             "The assignment asks you to write the function yourself, in the notebook."
@@ -164,6 +165,8 @@ def output_error(name, case, output_name, got, expected, tolerance=TOLERANCE):
     where = f"{name}, case {case}: output {output_name}"
     if got is None:
         return f"{where} is None. Did you forget a `return`?"
+    if isinstance(got, Unreadable):
+        return f"{where} is a {got.type_name}, not an array."
     try:
         got = np.asarray(got)
     except Exception:
@@ -192,6 +195,41 @@ def _fail_if_any(problems, hints, extra_hint=None):
 
 
 # ----------------------------------------------------------------------------
+# Cases and judges
+#
+# A check is a list of cases. A case says which student function to call with
+# which arguments, and holds the judge that decides whether what came back is
+# right (it raises AssertionError with the message otherwise). The notebooks'
+# test cells run cases in the student's kernel (``check_*``); the sandboxed
+# autograder (:mod:`rnncourse.autograde`) calls the student's function inside the
+# sandbox and runs the same judges outside it, where the student's code cannot
+# reach them.
+# ----------------------------------------------------------------------------
+
+class Case(NamedTuple):
+    """One call of a student's function and the judge of its result."""
+
+    function: str  # name of the student's function, e.g. "rnn_step_forward"
+    label: str  # the case as a student reads it: seed and sizes
+    args: tuple
+    kwargs: dict
+    judge: Callable  # judge(case, returned value) -> None, or raises AssertionError
+    context: Optional[dict] = None  # what the judge needs besides the arguments (never sent to the student)
+
+
+def run_cases(fn, cases):
+    """Call ``fn`` on every case (as :func:`call_student` does) and judge each result."""
+    for case in cases:
+        case.judge(case, call_student(fn, case.function, *case.args, **case.kwargs))
+
+
+class Unreadable(NamedTuple):
+    """Stands for a returned value that is not an array (as the sandbox reports it)."""
+
+    type_name: str
+
+
+# ----------------------------------------------------------------------------
 # Assignment 1: activations and the forward pass
 # ----------------------------------------------------------------------------
 
@@ -202,35 +240,74 @@ _ACTIVATION_HINTS = {
 }
 
 
-def check_activation(fn, name, seed=0):
-    """Check an activation function ``name`` in ("tanh", "sigmoid", "relu") on arrays of several shapes."""
-    reference, _ = activations.get_activation(name)
+def _judge_activation(case, result):
+    reference, _ = activations.get_activation(case.function)
+    problem = output_error(case.function, case.label, "value", result, reference(case.args[0]))
+    _fail_if_any([("value", problem)] if problem else [], {"value": _ACTIVATION_HINTS[case.function]})
+
+
+def activation_cases(name, seed=0):
+    """Cases of the activation ``name`` ("tanh", "sigmoid" or "relu") on arrays of several shapes."""
+    activations.get_activation(name)  # ValueError for an unknown name
     rng = np.random.default_rng(seed)
-    cases = {
+    inputs = {
         "random (4, 5)": rng.standard_normal((4, 5)) * 3,
         "one value (1,)": rng.standard_normal(1),
         "large values": np.array([-1000.0, -30.0, -1e-9, 0.0, 1e-9, 30.0, 1000.0]),
         "(2, 3, 4)": rng.standard_normal((2, 3, 4)),
     }
-    for case, a in cases.items():
-        got = call_student(fn, name, a)
-        problem = output_error(name, f"'{case}' (seed={seed})", "value", got, reference(a))
-        _fail_if_any([("value", problem)] if problem else [], {"value": _ACTIVATION_HINTS[name]})
+    return [Case(name, f"'{label}' (seed={seed})", (a,), {}, _judge_activation) for label, a in inputs.items()]
+
+
+def check_activation(fn, name, seed=0):
+    """Check an activation function ``name`` in ("tanh", "sigmoid", "relu") on arrays of several shapes."""
+    run_cases(fn, activation_cases(name, seed))
+
+
+def tanh_cases(seed=0):
+    """Cases of ``tanh(a)``."""
+    return activation_cases("tanh", seed)
+
+
+def sigmoid_cases(seed=0):
+    """Cases of ``sigmoid(a)``, including abs(a) = 1000."""
+    return activation_cases("sigmoid", seed)
+
+
+def relu_cases(seed=0):
+    """Cases of ``relu(a)``."""
+    return activation_cases("relu", seed)
 
 
 def check_tanh(fn, seed=0):
     """Check a student's ``tanh(a)``."""
-    check_activation(fn, "tanh", seed)
+    run_cases(fn, tanh_cases(seed))
 
 
 def check_sigmoid(fn, seed=0):
-    """Check a student's ``sigmoid(a)``, including abs(a) = 1000 (no overflow, values in [0, 1])."""
-    check_activation(fn, "sigmoid", seed)
+    """Check a student's ``sigmoid(a)``, including abs(a) = 1000 (the values are graded; overflow warnings are not)."""
+    run_cases(fn, sigmoid_cases(seed))
 
 
 def check_relu(fn, seed=0):
     """Check a student's ``relu(a)``."""
-    check_activation(fn, "relu", seed)
+    run_cases(fn, relu_cases(seed))
+
+
+def _judge_step_forward(case, result):
+    expected, _ = rnn.rnn_step_forward(*case.args, **case.kwargs)
+    h_next, _ = _unpack(result, case.function, ("h_next", "cache"))
+    problem = output_error(case.function, case.label, "h_next", h_next, expected)
+    _fail_if_any([("h_next", problem)] if problem else [], {"h_next": (
+        "h_next = f(x @ Wx + h_prev @ Wh + b) with f the activation named by `activation`. "
+        "Wx multiplies x from the right, Wh multiplies h_prev from the right.")})
+
+
+def rnn_step_forward_cases(seed=0, sizes=STEP_SIZES, activation_names=("tanh",)):
+    """Cases of ``rnn_step_forward(x, h_prev, Wx, Wh, b, activation=...)`` for (N, D, H) in ``sizes``."""
+    return [Case("rnn_step_forward", f"seed={seed}, N={N}, D={D}, H={H}, activation={activation!r}",
+                 tuple(step_inputs(seed, N, D, H).values()), {"activation": activation}, _judge_step_forward)
+            for N, D, H in sizes for activation in activation_names]
 
 
 def check_rnn_step_forward(fn, seed=0, sizes=STEP_SIZES, activation_names=("tanh",)):
@@ -238,17 +315,29 @@ def check_rnn_step_forward(fn, seed=0, sizes=STEP_SIZES, activation_names=("tanh
 
     sizes: (N, D, H) triples to try; activation_names: activations to try.
     """
-    for N, D, H in sizes:
-        inputs = step_inputs(seed, N, D, H)
-        for activation in activation_names:
-            case = f"seed={seed}, N={N}, D={D}, H={H}, activation={activation!r}"
-            expected, _ = rnn.rnn_step_forward(**inputs, activation=activation)
-            result = call_student(fn, "rnn_step_forward", *inputs.values(), activation=activation)
-            h_next, _ = _unpack(result, "rnn_step_forward", ("h_next", "cache"))
-            problem = output_error("rnn_step_forward", case, "h_next", h_next, expected)
-            _fail_if_any([("h_next", problem)] if problem else [], {"h_next": (
-                "h_next = f(x @ Wx + h_prev @ Wh + b) with f the activation named by `activation`. "
-                "Wx multiplies x from the right, Wh multiplies h_prev from the right.")})
+    run_cases(fn, rnn_step_forward_cases(seed, sizes, activation_names))
+
+
+def _judge_forward(case, result):
+    expected, _ = rnn.rnn_forward(*case.args, **case.kwargs)
+    h, _ = _unpack(result, case.function, ("h", "cache"))
+    problem = output_error(case.function, case.label, "h", h, expected)
+    T = expected.shape[1]
+    if problem and "relative error" in problem and T > 1:
+        first_wrong = next((t for t in range(T)
+                            if gradcheck.rel_error(np.asarray(h)[:, t], expected[:, t]) > TOLERANCE), None)
+        if first_wrong is not None:
+            problem += f" The first wrong time step is t={first_wrong}."
+    _fail_if_any([("h", problem)] if problem else [], {"h": (
+        "h[:, t] is the hidden state after step t; step t reads x[:, t] and the state of "
+        "step t-1 (h0 for t = 0), not h0 at every step.")})
+
+
+def rnn_forward_cases(seed=0, sizes=SEQUENCE_SIZES, activation_names=("tanh",)):
+    """Cases of ``rnn_forward(x, h0, Wx, Wh, b, activation=...)`` for (N, T, D, H) in ``sizes``."""
+    return [Case("rnn_forward", f"seed={seed}, N={N}, T={T}, D={D}, H={H}, activation={activation!r}",
+                 tuple(sequence_inputs(seed, N, T, D, H).values()), {"activation": activation}, _judge_forward)
+            for N, T, D, H in sizes for activation in activation_names]
 
 
 def check_rnn_forward(fn, seed=0, sizes=SEQUENCE_SIZES, activation_names=("tanh",)):
@@ -256,20 +345,7 @@ def check_rnn_forward(fn, seed=0, sizes=SEQUENCE_SIZES, activation_names=("tanh"
 
     sizes: (N, T, D, H) quadruples to try; activation_names: activations to try.
     """
-    for N, T, D, H in sizes:
-        inputs = sequence_inputs(seed, N, T, D, H)
-        for activation in activation_names:
-            case = f"seed={seed}, N={N}, T={T}, D={D}, H={H}, activation={activation!r}"
-            expected, _ = rnn.rnn_forward(**inputs, activation=activation)
-            result = call_student(fn, "rnn_forward", *inputs.values(), activation=activation)
-            h, _ = _unpack(result, "rnn_forward", ("h", "cache"))
-            problem = output_error("rnn_forward", case, "h", h, expected)
-            if problem and np.shape(h) == expected.shape and T > 1:
-                first_wrong = next(t for t in range(T) if gradcheck.rel_error(np.asarray(h)[:, t], expected[:, t]) > TOLERANCE)
-                problem += f" The first wrong time step is t={first_wrong}."
-            _fail_if_any([("h", problem)] if problem else [], {"h": (
-                "h[:, t] is the hidden state after step t; step t reads x[:, t] and the state of "
-                "step t-1 (h0 for t = 0), not h0 at every step.")})
+    run_cases(fn, rnn_forward_cases(seed, sizes, activation_names))
 
 
 # ----------------------------------------------------------------------------
@@ -290,11 +366,36 @@ def _numeric_second_opinion(problems, gradients, inputs, forward, upstream):
             return forward(**{**inputs, name: value})
 
         numeric = gradcheck.numerical_gradient_array(f, inputs[name], upstream)
-        got = np.asarray(gradients[output])
-        if got.shape == numeric.shape:
-            message += f" The numeric gradient disagrees with it too: relative error {gradcheck.rel_error(got, numeric):.1e}."
+        got = gradients[output]
+        if not isinstance(got, Unreadable) and np.shape(got) == numeric.shape:
+            error = gradcheck.rel_error(np.asarray(got, dtype=np.float64), numeric)
+            message += f" The numeric gradient disagrees with it too: relative error {error:.1e}."
         with_numeric.append((output, message))
     return with_numeric
+
+
+def _judge_step_backward(case, result):
+    dh_next, cache = case.args
+    expected = dict(zip(STEP_GRADIENTS, rnn.rnn_step_backward(dh_next, cache)))
+    got = dict(zip(STEP_GRADIENTS, _unpack(result, case.function, STEP_GRADIENTS)))
+    problems = [(k, p) for k in STEP_GRADIENTS if (p := output_error(case.function, case.label, k, got[k], expected[k]))]
+    problems = _numeric_second_opinion(
+        problems, got, case.context["inputs"],
+        lambda **kw: rnn.rnn_step_forward(**kw, activation=cache.activation)[0], dh_next)
+    _fail_if_any(problems, _STEP_GRADIENT_HINTS, _DA_HINT)
+
+
+def rnn_step_backward_cases(seed=0, sizes=STEP_SIZES, activation_names=("tanh",)):
+    """Cases of ``rnn_step_backward(dh_next, cache)``; ``cache`` is the reference :class:`~rnncourse.rnn.StepCache`."""
+    cases = []
+    for N, D, H in sizes:
+        inputs = step_inputs(seed, N, D, H)
+        dh_next = np.random.default_rng(seed + 1).standard_normal((N, H))
+        for activation in activation_names:
+            _, cache = rnn.rnn_step_forward(**inputs, activation=activation)
+            cases.append(Case("rnn_step_backward", f"seed={seed}, N={N}, D={D}, H={H}, activation={activation!r}",
+                              (dh_next, cache), {}, _judge_step_backward, {"inputs": inputs}))
+    return cases
 
 
 def check_rnn_step_backward(fn, seed=0, sizes=STEP_SIZES, activation_names=("tanh",)):
@@ -302,53 +403,47 @@ def check_rnn_step_backward(fn, seed=0, sizes=STEP_SIZES, activation_names=("tan
 
     ``cache`` is the :class:`rnncourse.rnn.StepCache` of the reference forward step.
     """
-    for N, D, H in sizes:
-        inputs = step_inputs(seed, N, D, H)
-        dh_next = np.random.default_rng(seed + 1).standard_normal((N, H))
-        for activation in activation_names:
-            case = f"seed={seed}, N={N}, D={D}, H={H}, activation={activation!r}"
-            _, cache = rnn.rnn_step_forward(**inputs, activation=activation)
-            expected = dict(zip(STEP_GRADIENTS, rnn.rnn_step_backward(dh_next, cache)))
-            result = call_student(fn, "rnn_step_backward", dh_next, cache)
-            got = dict(zip(STEP_GRADIENTS, _unpack(result, "rnn_step_backward", STEP_GRADIENTS)))
-            problems = [(k, p) for k in STEP_GRADIENTS
-                        if (p := output_error("rnn_step_backward", case, k, got[k], expected[k]))]
-            problems = _numeric_second_opinion(
-                problems, got, inputs, lambda **kw: rnn.rnn_step_forward(**kw, activation=activation)[0], dh_next)
-            _fail_if_any(problems, _STEP_GRADIENT_HINTS, _DA_HINT)
+    run_cases(fn, rnn_step_backward_cases(seed, sizes, activation_names))
 
 
-def _check_sequence_backward(fn, name, seed, sizes, activation_names, truncations):
+def _judge_sequence_backward(case, result):
+    dh, cache = case.args[:2]
+    truncation = case.args[2] if len(case.args) > 2 else None
+    expected = dict(zip(SEQUENCE_GRADIENTS, rnn.rnn_backward_truncated(dh, cache, truncation)))
+    got = dict(zip(SEQUENCE_GRADIENTS, _unpack(result, case.function, SEQUENCE_GRADIENTS)))
+    problems = [(g, p) for g in SEQUENCE_GRADIENTS
+                if (p := output_error(case.function, case.label, g, got[g], expected[g]))]
+    hints = dict(_SEQUENCE_GRADIENT_HINTS)
+    if truncation is None:
+        problems = _numeric_second_opinion(
+            problems, got, case.context["inputs"],
+            lambda **kw: rnn.rnn_forward(**kw, activation=cache.activation)[0], dh)
+        flow = _FLOW_HINT
+    else:
+        hints["dh0"] = "dh0 is the gradient leaving step 0; only the first chunk [0, k) reaches it when k < T."
+        flow = (f"No gradient may flow from step t back to step t-1 when t is a multiple of "
+                f"k={truncation} (t > 0): reset the carried dh_prev to zero there.")
+    _fail_if_any(problems, hints, flow)
+
+
+def _sequence_backward_cases(name, seed, sizes, activation_names, truncations):
+    cases = []
     for N, T, D, H in sizes:
         inputs = sequence_inputs(seed, N, T, D, H)
         dh = np.random.default_rng(seed + 1).standard_normal((N, T, H))
         for activation in activation_names:
             _, cache = rnn.rnn_forward(**inputs, activation=activation)
             for k in truncations:
-                case = f"seed={seed}, N={N}, T={T}, D={D}, H={H}, activation={activation!r}"
-                if k is None:
-                    expected = rnn.rnn_backward(dh, cache)
-                    result = call_student(fn, name, dh, cache)
-                else:
-                    case += f", truncation={k}"
-                    expected = rnn.rnn_backward_truncated(dh, cache, k)
-                    result = call_student(fn, name, dh, cache, k)
-                expected = dict(zip(SEQUENCE_GRADIENTS, expected))
-                got = dict(zip(SEQUENCE_GRADIENTS, _unpack(result, name, SEQUENCE_GRADIENTS)))
-                problems = [(g, p) for g in SEQUENCE_GRADIENTS
-                            if (p := output_error(name, case, g, got[g], expected[g]))]
-                if k is None:
-                    problems = _numeric_second_opinion(
-                        problems, got, inputs, lambda **kw: rnn.rnn_forward(**kw, activation=activation)[0], dh)
-                hints = dict(_SEQUENCE_GRADIENT_HINTS)
-                if k is not None:
-                    hints["dh0"] = ("dh0 is the gradient leaving step 0; only the first chunk "
-                                    "[0, k) reaches it when k < T.")
-                    flow = (f"No gradient may flow from step t back to step t-1 when t is a multiple of "
-                            f"k={k} (t > 0): reset the carried dh_prev to zero there.")
-                else:
-                    flow = _FLOW_HINT
-                _fail_if_any(problems, hints, flow)
+                label = f"seed={seed}, N={N}, T={T}, D={D}, H={H}, activation={activation!r}"
+                args = (dh, cache) if k is None else (dh, cache, k)
+                label += "" if k is None else f", truncation={k}"
+                cases.append(Case(name, label, args, {}, _judge_sequence_backward, {"inputs": inputs}))
+    return cases
+
+
+def rnn_backward_cases(seed=0, sizes=SEQUENCE_SIZES, activation_names=("tanh",)):
+    """Cases of ``rnn_backward(dh, cache)``; ``cache`` is the reference :class:`~rnncourse.rnn.SequenceCache`."""
+    return _sequence_backward_cases("rnn_backward", seed, sizes, activation_names, (None,))
 
 
 def check_rnn_backward(fn, seed=0, sizes=SEQUENCE_SIZES, activation_names=("tanh",)):
@@ -356,24 +451,62 @@ def check_rnn_backward(fn, seed=0, sizes=SEQUENCE_SIZES, activation_names=("tanh
 
     ``cache`` is the :class:`rnncourse.rnn.SequenceCache` of the reference forward pass.
     """
-    _check_sequence_backward(fn, "rnn_backward", seed, sizes, activation_names, (None,))
+    run_cases(fn, rnn_backward_cases(seed, sizes, activation_names))
+
+
+def rnn_backward_truncated_cases(seed=0, sizes=SEQUENCE_SIZES, activation_names=("tanh",),
+                                 truncations=(1, 2, 3, 100)):
+    """Cases of ``rnn_backward_truncated(dh, cache, truncation)`` for each truncation length."""
+    return _sequence_backward_cases("rnn_backward_truncated", seed, sizes, activation_names, truncations)
 
 
 def check_rnn_backward_truncated(fn, seed=0, sizes=SEQUENCE_SIZES, activation_names=("tanh",),
                                  truncations=(1, 2, 3, 100)):
     """Check ``fn(dh, cache, truncation) -> (dx, dh0, dWx, dWh, db)`` for each truncation length."""
-    _check_sequence_backward(fn, "rnn_backward_truncated", seed, sizes, activation_names, truncations)
+    run_cases(fn, rnn_backward_truncated_cases(seed, sizes, activation_names, truncations))
 
 
-def _scalar_test_functions(rng):
-    """Smooth scalar functions with known gradients: list of (label, f, grad)."""
-    A = rng.standard_normal((3, 3))
-    return [
-        ("f(x) = sum(x**3)", lambda x: np.sum(x**3), lambda x: 3 * x**2),
-        ("f(x) = sum(sin(x) * x)", lambda x: np.sum(np.sin(x) * x), lambda x: np.cos(x) * x + np.sin(x)),
-        ("f(x) = sum(tanh(x @ A))", lambda x: np.sum(np.tanh(x @ A)),
-         lambda x: (1 - np.tanh(x @ A) ** 2) @ A.T),
-    ]
+class SmoothFunction:
+    """A smooth test function with a known gradient, for the numeric-gradient checks.
+
+    kind: "cube_sum" sum(x**3), "x_sin_x_sum" sum(sin(x) x), "tanh_matmul_sum" sum(tanh(x A)),
+    "tanh_matmul" tanh(x A), "square" x**2, "sin" sin(x). A: (D, M) matrix for the matmul kinds.
+    It is a class, not a lambda, so that it can be handed to a sandboxed process.
+    """
+
+    FORMULAS = {
+        "cube_sum": "f(x) = sum(x**3)", "x_sin_x_sum": "f(x) = sum(sin(x) * x)",
+        "tanh_matmul_sum": "f(x) = sum(tanh(x @ A))", "tanh_matmul": "f(x) = tanh(x @ A)",
+        "square": "f(x) = x**2", "sin": "f(x) = sin(x)",
+    }
+
+    def __init__(self, kind, A=None):
+        self.kind, self.A = kind, A
+
+    def __call__(self, x):
+        if self.kind == "cube_sum":
+            return np.sum(x**3)
+        if self.kind == "x_sin_x_sum":
+            return np.sum(np.sin(x) * x)
+        if self.kind == "tanh_matmul_sum":
+            return np.sum(np.tanh(x @ self.A))
+        if self.kind == "tanh_matmul":
+            return np.tanh(x @ self.A)
+        if self.kind == "square":
+            return x**2
+        return np.sin(x)
+
+    def gradient(self, x, dout=1.0):
+        """Gradient of sum(f(x) * dout) with respect to x (dout = 1 for the scalar kinds)."""
+        if self.kind == "cube_sum":
+            return 3 * x**2
+        if self.kind == "x_sin_x_sum":
+            return np.cos(x) * x + np.sin(x)
+        if self.kind in ("tanh_matmul_sum", "tanh_matmul"):
+            return (dout * (1 - np.tanh(x @ self.A) ** 2)) @ self.A.T
+        if self.kind == "square":
+            return 2 * x * dout
+        return np.cos(x) * dout
 
 
 _NUMERIC_HINT = ("Use the centred difference (f(x + h e_i) - f(x - h e_i)) / (2h) for every element i, "
@@ -382,33 +515,61 @@ _NUMERIC_HINT = ("Use the centred difference (f(x + h e_i) - f(x - h e_i)) / (2h
 NUMERIC_TOLERANCE = 1e-6  # centred differences with h=1e-5 on these functions stay below 1e-8
 
 
-def _check_numeric(got, expected, name, case):
-    problem = output_error(name, case, "grad", got, expected, NUMERIC_TOLERANCE)
+def _judge_numeric(case, result):
+    f, x = case.args[0], case.args[1]
+    expected = f.gradient(x) if len(case.args) == 2 else f.gradient(x, case.args[2])
+    problem = output_error(case.function, case.label, "grad", result, expected, NUMERIC_TOLERANCE)
     _fail_if_any([("grad", problem)] if problem else [], {"grad": _NUMERIC_HINT})
+
+
+def numerical_gradient_cases(seed=0):
+    """Cases of ``numerical_gradient(f, x)`` on smooth scalar functions with known gradients."""
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((3, 3))
+    cases = []
+    for shape in ((3, 3), (1, 3), (2, 3)):
+        for f in (SmoothFunction("cube_sum"), SmoothFunction("x_sin_x_sum"), SmoothFunction("tanh_matmul_sum", A)):
+            x = rng.standard_normal(shape)
+            label = f"{SmoothFunction.FORMULAS[f.kind]}, x of shape {shape}, seed={seed}"
+            cases.append(Case("numerical_gradient", label, (f, x), {}, _judge_numeric))
+    return cases
 
 
 def check_numerical_gradient(fn, seed=0):
     """Check ``fn(f, x, h=1e-5) -> grad`` against analytic gradients of smooth functions."""
+    run_cases(fn, numerical_gradient_cases(seed))
+
+
+def numerical_gradient_array_cases(seed=0):
+    """Cases of ``numerical_gradient_array(f, x, dout)`` on array functions with known gradients."""
     rng = np.random.default_rng(seed)
-    for shape in ((3, 3), (1, 3), (2, 3)):
-        for label, f, grad in _scalar_test_functions(rng):
-            x = rng.standard_normal(shape)
-            got = call_student(fn, "numerical_gradient", f, x)
-            _check_numeric(got, grad(x), "numerical_gradient", f"{label}, x of shape {shape}, seed={seed}")
+    A = rng.standard_normal((4, 3))
+    cases = []
+    for f, shape in ((SmoothFunction("tanh_matmul", A), (2, 4)), (SmoothFunction("square"), (3, 2)),
+                     (SmoothFunction("sin"), (1, 1))):
+        x = rng.standard_normal(shape)
+        dout = rng.standard_normal(np.shape(f(x)))
+        label = f"{SmoothFunction.FORMULAS[f.kind]}, x of shape {shape}, seed={seed}"
+        cases.append(Case("numerical_gradient_array", label, (f, x, dout), {}, _judge_numeric))
+    return cases
 
 
 def check_numerical_gradient_array(fn, seed=0):
     """Check ``fn(f, x, dout, h=1e-5) -> grad`` where grad is the gradient of sum(f(x) * dout)."""
-    rng = np.random.default_rng(seed)
-    A = rng.standard_normal((4, 3))
-    cases = [
-        ("f(x) = tanh(x @ A)", lambda x: np.tanh(x @ A), (2, 4), lambda x, d: (d * (1 - np.tanh(x @ A) ** 2)) @ A.T),
-        ("f(x) = x**2", lambda x: x**2, (3, 2), lambda x, d: 2 * x * d),
-        ("f(x) = sin(x) (one element)", lambda x: np.sin(x), (1, 1), lambda x, d: np.cos(x) * d),
-    ]
-    for label, f, shape, grad in cases:
-        x = rng.standard_normal(shape)
-        dout = rng.standard_normal(np.shape(f(x)))
-        got = call_student(fn, "numerical_gradient_array", f, x, dout)
-        _check_numeric(got, grad(x, dout), "numerical_gradient_array",
-                       f"{label}, x of shape {shape}, seed={seed}")
+    run_cases(fn, numerical_gradient_array_cases(seed))
+
+
+# The cases behind every ``check_<name>`` of this module, for the sandboxed autograder.
+CASES = {
+    "check_activation": activation_cases,
+    "check_tanh": tanh_cases,
+    "check_sigmoid": sigmoid_cases,
+    "check_relu": relu_cases,
+    "check_rnn_step_forward": rnn_step_forward_cases,
+    "check_rnn_forward": rnn_forward_cases,
+    "check_rnn_step_backward": rnn_step_backward_cases,
+    "check_rnn_backward": rnn_backward_cases,
+    "check_rnn_backward_truncated": rnn_backward_truncated_cases,
+    "check_numerical_gradient": numerical_gradient_cases,
+    "check_numerical_gradient_array": numerical_gradient_array_cases,
+}
