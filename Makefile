@@ -13,7 +13,7 @@ export PATH := $(BIN):$(PATH)
 ASSIGNMENTS := $(notdir $(wildcard assignments/source/*))
 PYTEST_ARGS ?=
 
-.PHONY: book test assignments venv clean
+.PHONY: book test assignments venv sandbox clean
 
 venv: $(INSTALLED)
 
@@ -24,15 +24,27 @@ $(INSTALLED): requirements/dev.txt requirements/constraints.txt pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
 	touch $(INSTALLED)
 
+# bubblewrap isolates student code during sandboxed grading (rnncourse.autograde).
+# As root with apt it is installed; otherwise the command says what to install.
+sandbox:
+	@command -v bwrap > /dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+	    (apt-get install -y -q bubblewrap > /dev/null 2>&1 || \
+	     (apt-get update -q > /dev/null 2>&1 && apt-get install -y -q bubblewrap > /dev/null 2>&1)) && \
+	    echo "installed bubblewrap (apt) for sandboxed grading"; \
+	  else \
+	    echo "note: sandboxed grading needs the package 'bubblewrap' (e.g. sudo apt-get install bubblewrap)"; \
+	  fi; }
+
 book: $(INSTALLED) assignments
 	jupyter-book build --all -W -n --keep-going .
 	@echo "The book is at $(abspath _build/html/index.html)"
 
-assignments: $(INSTALLED)
+assignments: $(INSTALLED) sandbox
 	cd assignments && for a in $(ASSIGNMENTS); do nbgrader generate_assignment "$$a" --force --log-level=WARN; done
 	@echo "Released assignments are in $(abspath assignments/release)"
 
-test: $(INSTALLED)
+test: $(INSTALLED) sandbox
 	python -m pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 clean:

@@ -35,8 +35,6 @@ import numpy as np
 from . import grading, sandbox
 
 EVENTS_LIMIT = 8 * 1024**2  # bytes of sandbox events read back at most
-PROBE_TIMEOUT = 10.0  # seconds one call of a student's function may take
-CELL_TIMEOUT = 30  # seconds one of the student's cells may take to run
 
 
 # ----------------------------------------------------------------------------
@@ -123,6 +121,21 @@ def read_submission(raw):
     return notebook, None
 
 
+def released_version(source):
+    """A solution cell as the released notebook has it: each solution region replaced by a stub."""
+    lines, inside = [], False
+    for line in source.splitlines():
+        if line.strip() == "### BEGIN SOLUTION":
+            inside = True
+            indent = line[: len(line) - len(line.lstrip())]
+            lines += [indent + "# YOUR CODE HERE", indent + "raise NotImplementedError()"]
+        elif line.strip() == "### END SOLUTION":
+            inside = False
+        elif not inside:
+            lines.append(line)
+    return "\n".join(lines)
+
+
 def student_cells(plan, notebook):
     """The student's code in run order, with notes on what was missing.
 
@@ -138,10 +151,12 @@ def student_cells(plan, notebook):
         if cell.get("cell_type") != "code":
             continue
         grade_id = _nbgrader(cell).get("grade_id")
-        if grade_id in solution_ids:
-            answers.setdefault(grade_id, cell.get("source", ""))
+        if grade_id in solution_ids and grade_id not in answers:
+            answers[grade_id] = cell.get("source", "")
             current = grade_id
-        elif grade_id not in known_ids:  # a cell the student added
+        elif grade_id not in known_ids or grade_id in answers:
+            # A cell the student added, or a copy of a solution cell: it runs where it stands,
+            # as in the notebook (nbgrader keeps the first cell of a duplicated id).
             added.setdefault(current, []).append(cell.get("source", ""))
     codes, notes = list(added.get(None, [])), []
     for entry in plan:
@@ -150,8 +165,10 @@ def student_cells(plan, notebook):
         elif entry["kind"] == "solution":
             if entry["grade_id"] in answers:
                 codes.append(answers[entry["grade_id"]])
-            elif notebook is not None:
-                notes.append(f"solution cell {entry['grade_id']!r} is missing from the submission")
+            else:  # restored as released: the student's function raises NotImplementedError
+                codes.append(released_version(entry["source"]))
+                if notebook is not None:
+                    notes.append(f"solution cell {entry['grade_id']!r} is missing from the submission")
             codes.extend(added.get(entry["grade_id"], []))
     return codes, answers, notes
 
@@ -201,7 +218,7 @@ def _load_arrays(path):
         return {}
 
 
-def _outcome(case, function_name, event, workdir, index):
+def _outcome(case, function_name, event, workdir, index, limits):
     """``None`` when the case passed, else the message a student reads."""
     status = event.get("status") if event else None
     if status is None:
@@ -209,7 +226,7 @@ def _outcome(case, function_name, event, workdir, index):
     if status == "missing":
         return f"{function_name} is not defined: did its cell run without errors?"
     if status == "timeout":
-        return f"{function_name}, case {case.label}: did not return within {PROBE_TIMEOUT:.0f} s."
+        return f"{function_name}, case {case.label}: did not return within {limits.probe_seconds:g} s."
     if status == "error":
         return f"{function_name}, case {case.label}: raised {str(event.get('error'))[:1000]}"
     if event.get("called_reference"):
@@ -254,11 +271,11 @@ def grade_submission(source_json, submission_raw, limits=sandbox.Limits(), sandb
     problems = [problem] if problem else []
     problems += notes
     cases = plan_cases(plan)
-    probes = [(name, case.args, case.kwargs, PROBE_TIMEOUT) for _, name, case in cases]
+    probes = [(name, case.args, case.kwargs, limits.probe_seconds) for _, name, case in cases]
     with tempfile.TemporaryDirectory(prefix="rnncourse-grade-") as workdir:
         Path(workdir, "cells.json").write_text(json.dumps(codes))
         with open(Path(workdir, "probes.pkl"), "wb") as handle:
-            pickle.dump((probes, CELL_TIMEOUT, _forbidden()), handle)
+            pickle.dump((probes, limits.cell_seconds, _forbidden()), handle)
         run = sandbox.run_python(workdir, ["-m", "rnncourse.sandbox_runner", workdir], limits,
                                  slot=_worker_slot() if slot is None else slot, sandboxed=sandboxed)
         events = _read_events(workdir)
@@ -267,7 +284,7 @@ def grade_submission(source_json, submission_raw, limits=sandbox.Limits(), sandb
         cells = {e["grade_id"]: {"passed": True, "message": None, "points": e["points"], "failed": 0, "cases": 0}
                  for e in plan if e["kind"] == "test"}
         for index, (grade_id, name, case) in enumerate(cases):
-            message = _outcome(case, name, probe_events.get(index), workdir, index)
+            message = _outcome(case, name, probe_events.get(index), workdir, index, limits)
             cell = cells[grade_id]
             cell["cases"] += 1
             if message is not None:
@@ -306,16 +323,17 @@ def staged_notebook(template, notebook):
     """A valid notebook to hand to ``nbgrader autograde``: the released ``template`` with the
     student's answers (solution cells by grade_id, and the cells they added) put in."""
     plan_ids = {_nbgrader(c).get("grade_id") for c in template.cells}
+    solution_ids = {_nbgrader(c).get("grade_id") for c in template.cells if _nbgrader(c).get("solution")}
     staged = nbformat.from_dict(template)
     if notebook is None:
         return staged
     answers, added, current = {}, {}, None
     for cell in notebook.cells:
         grade_id = _nbgrader(cell).get("grade_id")
-        if grade_id in plan_ids and _nbgrader(cell).get("solution"):
-            answers.setdefault(grade_id, cell.get("source", ""))
+        if grade_id in solution_ids and grade_id not in answers:
+            answers[grade_id] = cell.get("source", "")
             current = grade_id
-        elif grade_id not in plan_ids and cell.get("cell_type") in ("code", "markdown"):
+        elif (grade_id not in plan_ids or grade_id in answers) and cell.get("cell_type") in ("code", "markdown"):
             added.setdefault(current, []).append(cell)
     cells = []
     for cell in staged.cells:
@@ -530,12 +548,15 @@ def main(argv=None):
     parser.add_argument("--scheduler", default=None, help="address of a Dask scheduler (default: a local cluster)")
     parser.add_argument("--timeout", type=float, default=sandbox.Limits.wall_seconds,
                         help="seconds one submission may run in all")
+    parser.add_argument("--probe-timeout", type=float, default=sandbox.Limits.probe_seconds,
+                        help="seconds one call of a student's function may take")
     parser.add_argument("--memory-mb", type=int, default=sandbox.Limits.memory_bytes // 1024**2,
                         help="address-space limit of one submission, in MiB")
     parser.add_argument("--allow-unsandboxed", action="store_true",
                         help="grade without a sandbox when none is available (only for submissions you trust)")
     args = parser.parse_args(argv)
     limits = sandbox.Limits(wall_seconds=args.timeout, cpu_seconds=int(args.timeout) + 1,
+                            cell_seconds=max(1, int(args.timeout)), probe_seconds=args.probe_timeout,
                             memory_bytes=args.memory_mb * 1024**2)
     try:
         outcome = autograde_assignment(args.course, args.assignment, args.workers, args.scheduler, limits,

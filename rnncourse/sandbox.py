@@ -30,6 +30,8 @@ class Limits:
     """Resource limits of one sandboxed run."""
 
     wall_seconds: float = 120.0  # the whole run, enforced from outside
+    cell_seconds: int = 30  # one of the student's cells (enforced inside, by an alarm)
+    probe_seconds: float = 10.0  # one call of a student's function (enforced inside, by a timer)
     cpu_seconds: int = 120  # RLIMIT_CPU
     memory_bytes: int = 3 * 1024**3  # RLIMIT_AS (address space)
     processes: int = 64  # RLIMIT_NPROC, per sandbox user id

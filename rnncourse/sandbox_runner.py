@@ -150,10 +150,14 @@ def main(workdir):
         if hasattr(function, "__code__"):
             forbidden_codes.add(function.__code__)
 
+    timed_out = set()  # a function that ran out of time once is not called again
     for index, (function_name, args, kwargs, timeout) in enumerate(probes):
         function = namespace.get(function_name)
         if not callable(function):
             event(probe=index, status="missing", error=f"{function_name} is not defined")
+            continue
+        if function_name in timed_out:
+            event(probe=index, status="timeout", error="not called again after an earlier time-out")
             continue
         before = [a.copy() for a in _arrays_in(args) + _arrays_in(tuple(kwargs.values()))]
         called = []
@@ -173,6 +177,8 @@ def main(workdir):
         finally:
             set_profile(None)
             signal.setitimer(signal.ITIMER_REAL, 0)
+        if isinstance(error, ProbeTimeout):
+            timed_out.add(function_name)
         if error is not None:
             event(probe=index, status="timeout" if isinstance(error, ProbeTimeout) else "error",
                   error=_describe(error))
