@@ -281,16 +281,19 @@ def grade_submission(source_json, submission_raw, limits=sandbox.Limits(), sandb
         events = _read_events(workdir)
         probe_events = {e["probe"]: e for e in events if isinstance(e.get("probe"), int)}
         cell_errors = [e for e in events if "cell" in e and e.get("status") == "error"]
-        cells = {e["grade_id"]: {"passed": True, "message": None, "points": e["points"], "failed": 0, "cases": 0}
-                 for e in plan if e["kind"] == "test"}
+        hidden = {e["grade_id"] for e in plan if e["kind"] == "test" and "BEGIN HIDDEN TESTS" in e["source"]}
+        cells = {e["grade_id"]: {"passed": True, "message": None, "detail": None, "points": e["points"],
+                                 "failed": 0, "cases": 0} for e in plan if e["kind"] == "test"}
         for index, (grade_id, name, case) in enumerate(cases):
-            message = _outcome(case, name, probe_events.get(index), workdir, index, limits)
+            detail = _outcome(case, name, probe_events.get(index), workdir, index, limits)
             cell = cells[grade_id]
             cell["cases"] += 1
-            if message is not None:
+            if detail is not None:
                 cell["failed"] += 1
                 if cell["passed"]:
-                    cell["passed"], cell["message"] = False, message
+                    # The student reads which function and output failed, not a hidden case's seed and sizes.
+                    message = detail.replace(case.label, "(a hidden case)") if grade_id in hidden else detail
+                    cell["passed"], cell["message"], cell["detail"] = False, message, detail
     for cell in cells.values():
         if cell["failed"]:
             cell["message"] += f"\n({cell['failed']} of {cell['cases']} cases in this test cell failed.)"
@@ -418,8 +421,10 @@ def _grade_all(tasks, workers, scheduler, limits, sandboxed, progress):
 
     from distributed import Client, LocalCluster, as_completed
 
+    # Each task spends its time in a sandboxed subprocess, so a local cluster of threads is
+    # enough (and starts in a fraction of a second); each worker is one sandbox slot.
     cluster = None if scheduler else LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+        n_workers=workers, threads_per_worker=1, processes=False, dashboard_address=None,
         silence_logs=logging.ERROR)
     with Client(scheduler or cluster) as client:
         futures = {client.submit(grade_submission, source_json, raw, limits, sandboxed, pure=False): key
@@ -506,6 +511,7 @@ def autograde_assignment(course, assignment, workers=None, scheduler=None, limit
         total = sum(c["points"] for c in result["cells"].values())
         progress(f"[{done}/{len(tasks)}] {student}/{name}: {points:g}/{total:g} points, {result['seconds']:.2f} s"
                  + (f" ({failures[student]})" if student in failures else ""))
+    graded_at = time.monotonic()
     # Stage every submission as a valid notebook and let nbgrader record the verdicts.
     staging = course / STAGING
     shutil.rmtree(staging / "_", ignore_errors=True)
@@ -525,13 +531,15 @@ def autograde_assignment(course, assignment, workers=None, scheduler=None, limit
                              f"--SandboxResults.results_dir={results_root}", *steps)
     if recorded.returncode != 0:
         raise RuntimeError(f"nbgrader could not record the grades:\n{recorded.stdout}\n{recorded.stderr}")
+    recorded_at = time.monotonic()
     copies = similarity.find_copies(
         {student: result.get("answers", {}) for student, result in results.items()},
         similarity.reference_sources(grading.REFERENCE_FUNCTIONS))
     seconds = time.monotonic() - started
     folder = report.write_report(course / REPORTS / assignment, assignment, results, failures, copies, seconds)
     return {"results": results, "failures": failures, "copies": copies, "seconds": seconds, "report": folder,
-            "sandboxed": sandboxed}
+            "sandboxed": sandboxed, "phases": {"grading": graded_at - started, "recording": recorded_at - graded_at,
+                                               "report": time.monotonic() - recorded_at}}
 
 
 def main(argv=None):
@@ -567,6 +575,7 @@ def main(argv=None):
     print(f"graded {len(outcome['results'])} submissions in {outcome['seconds']:.1f} s "
           f"({'sandboxed' if outcome['sandboxed'] else 'NOT sandboxed'}); "
           f"{len(outcome['failures'])} with problems; {len(outcome['copies'])} possible copies")
+    print("time: " + ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in outcome["phases"].items()))
     for student, reason in sorted(outcome["failures"].items()):
         print(f"  {student}: {reason}")
     print(f"report: {outcome['report'] / 'report.md'}")

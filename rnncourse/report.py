@@ -19,7 +19,7 @@ def failure_table(results):
             row["graded"] += 1
             if not cell["passed"]:
                 row["failed"] += 1
-                row["example"] = row["example"] or cell["message"].splitlines()[0]
+                row["example"] = row["example"] or (cell.get("detail") or cell["message"]).splitlines()[0]
     for row in rows.values():
         row["share_failed"] = round(row["failed"] / row["graded"], 3) if row["graded"] else 0.0
     return list(rows.values())
