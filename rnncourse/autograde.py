@@ -18,7 +18,7 @@ How one submission is graded (:func:`grade_submission`):
 :func:`autograde_assignment` grades every submission of an assignment with a Dask
 cluster (a local one by default, or a scheduler address), writes the results,
 then lets nbgrader record them: the submissions are staged as valid notebooks, and
-``nbgrader autograde`` runs with :class:`SandboxResults` in place of its
+``nbgrader autograde`` runs with ``SandboxResults`` in place of its
 ``Execute`` step, so the gradebook, ``formgrader``, ``generate_feedback`` and
 ``export`` work as usual. Only this trusted process writes the gradebook.
 """
@@ -250,7 +250,7 @@ def _outcome(case, function_name, event, workdir, index, limits):
     return None
 
 
-def grade_submission(source_json, submission_raw, limits=sandbox.Limits(), sandboxed=True, slot=None):
+def grade_submission(source_json, submission_raw, limits=sandbox.Limits(), sandboxed=True):
     """Grade one submitted notebook against the source notebook. Safe to run on any worker.
 
     Args:
@@ -258,7 +258,6 @@ def grade_submission(source_json, submission_raw, limits=sandbox.Limits(), sandb
         submission_raw: the submitted notebook's bytes, exactly as submitted
         limits: :class:`rnncourse.sandbox.Limits` of the sandboxed run
         sandboxed: False runs the student's code without the sandbox (only for trusted code)
-        slot: worker slot (selects the sandbox user id); default: the Dask worker's number
 
     Returns:
         dict (JSON-serialisable): ``cells`` {grade_id: {"passed", "message", "points"}},
@@ -276,8 +275,7 @@ def grade_submission(source_json, submission_raw, limits=sandbox.Limits(), sandb
         Path(workdir, "cells.json").write_text(json.dumps(codes))
         with open(Path(workdir, "probes.pkl"), "wb") as handle:
             pickle.dump((probes, limits.cell_seconds, _forbidden()), handle)
-        run = sandbox.run_python(workdir, ["-m", "rnncourse.sandbox_runner", workdir], limits,
-                                 slot=_worker_slot() if slot is None else slot, sandboxed=sandboxed)
+        run = sandbox.run_python(workdir, ["-m", "rnncourse.sandbox_runner", workdir], limits, sandboxed)
         events = _read_events(workdir)
         probe_events = {e["probe"]: e for e in events if isinstance(e.get("probe"), int)}
         cell_errors = [e for e in events if "cell" in e and e.get("status") == "error"]
@@ -306,16 +304,6 @@ def grade_submission(source_json, submission_raw, limits=sandbox.Limits(), sandb
     return {"cells": cells, "problems": problems, "seconds": round(time.monotonic() - started, 3),
             "sandbox": {"sandboxed": sandboxed, "returncode": run.returncode, "timed_out": run.timed_out},
             "answers": answers}
-
-
-def _worker_slot():
-    try:
-        from distributed import get_worker
-
-        name = get_worker().name
-        return int(name) if str(name).isdigit() else abs(hash(name)) % 1000
-    except (ImportError, ValueError):
-        return 0
 
 
 # ----------------------------------------------------------------------------
@@ -413,7 +401,7 @@ def _grade_all(tasks, workers, scheduler, limits, sandboxed, progress):
     if workers == 1 and not scheduler:
         for key, (source_json, raw) in tasks.items():
             try:
-                yield key, grade_submission(source_json, raw, limits, sandboxed, slot=0), None
+                yield key, grade_submission(source_json, raw, limits, sandboxed), None
             except Exception as error:
                 yield key, None, f"{type(error).__name__}: {error}"
         return
@@ -422,7 +410,7 @@ def _grade_all(tasks, workers, scheduler, limits, sandboxed, progress):
     from distributed import Client, LocalCluster, as_completed
 
     # Each task spends its time in a sandboxed subprocess, so a local cluster of threads is
-    # enough (and starts in a fraction of a second); each worker is one sandbox slot.
+    # enough (and starts in a fraction of a second).
     cluster = None if scheduler else LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=False, dashboard_address=None,
         silence_logs=logging.ERROR)

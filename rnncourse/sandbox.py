@@ -9,6 +9,8 @@ with limits on CPU time, address space, processes, file size and open files.
 It cannot see the course directory: not the gradebook, not ``source/``, not other
 students' submissions.
 """
+import contextlib
+import fcntl
 import os
 import resource
 import shutil
@@ -16,6 +18,7 @@ import signal
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +42,8 @@ class Limits:
     open_files: int = 256  # RLIMIT_NOFILE
 
 
-BASE_UID = 61000  # sandbox user ids are BASE_UID + slot; each slot is one worker
+BASE_UID = 61000  # sandboxes run as user ids BASE_UID, BASE_UID + 1, ...: one per concurrent run
+UID_COUNT = 1000
 
 
 def sandbox_available():
@@ -126,29 +130,55 @@ class RunResult:
     output_tail: str  # the last characters the process printed
 
 
-def run_python(workdir, args, limits=Limits(), slot=0, sandboxed=True):
+@contextlib.contextmanager
+def claim_uid():
+    """A sandbox user id that no other sandbox on this machine uses meanwhile (a file lock per id).
+
+    Each concurrent sandbox runs under its own id, so the process limit of one (a fork
+    bomb) never blocks another.
+    """
+    lock_dir = Path(tempfile.gettempdir(), "rnncourse-sandbox-uids")
+    lock_dir.mkdir(mode=0o700, exist_ok=True)
+    for uid in range(BASE_UID, BASE_UID + UID_COUNT):
+        handle = open(lock_dir / f"{uid}.lock", "w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        try:
+            yield uid
+        finally:
+            handle.close()
+        return
+    raise SandboxUnavailable(f"all {UID_COUNT} sandbox user ids are in use")
+
+
+def run_python(workdir, args, limits=Limits(), sandboxed=True):
     """Run ``python args...`` (this interpreter) in ``workdir``, sandboxed unless told otherwise.
 
     The process and everything it starts are killed after ``limits.wall_seconds``.
     Its standard output and error go to ``workdir/output.log`` (at most
     ``limits.file_bytes``). Returns a :class:`RunResult`.
     """
+    if not sandboxed:
+        return _run(Path(workdir), [sys.executable, *args], limits, os.setsid)
+    reason = sandbox_available()
+    if reason:
+        raise SandboxUnavailable(reason)
     workdir = Path(workdir)
-    command = [sys.executable, *args]
-    uid = BASE_UID + slot
-    if sandboxed:
-        reason = sandbox_available()
-        if reason:
-            raise SandboxUnavailable(reason)
-        os.chown(workdir, uid, uid)
-        for path in workdir.iterdir():
+    with claim_uid() as uid:
+        for path in [workdir, *workdir.iterdir()]:
             os.chown(path, uid, uid)
-        command = bwrap_command(workdir, command, uid)
+        return _run(workdir, bwrap_command(workdir, [sys.executable, *args], uid), limits, _set_limits(limits))
+
+
+def _run(workdir, command, limits, preexec):
     log_path = workdir / "output.log"
     started = time.monotonic()
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                   cwd=workdir, preexec_fn=_set_limits(limits) if sandboxed else os.setsid)
+                                   cwd=workdir, preexec_fn=preexec)
         try:
             returncode, timed_out = process.wait(timeout=limits.wall_seconds), False
         except subprocess.TimeoutExpired:

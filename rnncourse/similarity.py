@@ -6,7 +6,7 @@ docstrings dropped, every name the author chose (variables, arguments, functions
 replaced by a placeholder numbered in order of first use, and the result turned
 into a stream of tokens. Library names (``np.tanh``, ``.T``, ``.sum``) are kept,
 since they carry the method. Two token streams are compared with
-:class:`difflib.SequenceMatcher`; 1.0 means identical after normalisation.
+``difflib.SequenceMatcher``; 1.0 means identical after normalisation.
 This flags submissions for a human to review; it never changes a grade.
 """
 import ast

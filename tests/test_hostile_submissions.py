@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = ("ps1_rnn_forward", "ps2_bptt")
 BIN = Path(sys.executable).parent
 ENV = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
-TIMEOUT = 8  # seconds a whole submission may run in these tests
+TIMEOUT = 15  # seconds a whole submission may run in these tests
 GRADE_ARGS = ["--timeout", str(TIMEOUT), "--probe-timeout", "1"]
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     sandbox.sandbox_available() is not None, reason=f"no sandbox here: {sandbox.sandbox_available()}")]

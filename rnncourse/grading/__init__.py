@@ -1,0 +1,26 @@
+"""Checks that grade a student's re-implementation of the course functions.
+
+Each ``check_<function>(fn, ...)`` runs the student's ``fn`` on seeded random
+inputs and edge cases (N=1, T=1, D=1, H=1), and compares every output with the
+reference implementation in this package. It also checks the shape and dtype of
+each output, that ``fn`` did not modify its inputs, and that ``fn`` is not the
+reference itself (nor calls it). When the reference disagrees with a backward
+function, the numeric gradient is computed as a second opinion.
+
+A check returns ``None`` when everything is right and raises ``AssertionError``
+with a message a student can act on otherwise: which function, which output,
+which case (with the seed and sizes to reproduce it), how large the error is,
+and a hint. The nbgrader test cells of the assignments call these checks.
+
+Each chapter's checks are a module of this package that registers its reference
+functions and exports ``CASES``, ``{check name: function making the cases}``:
+:mod:`~rnncourse.grading.rnn_checks` (assignments 1 and 2). This module gathers
+them, so that notebooks write ``grading.check_<function>(...)``.
+"""
+from . import rnn_checks
+from .core import *  # noqa: F401,F403 - the machinery, for tests and chapter modules
+from .core import REFERENCE_FUNCTIONS, Case, Unreadable, call_student, output_error, run_cases  # noqa: F401
+from .rnn_checks import *  # noqa: F401,F403
+
+# Every check of every chapter: {"check_<name>": function(**test cell arguments) -> cases}.
+CASES = {**rnn_checks.CASES}
