@@ -21,55 +21,23 @@ ROOT = Path(__file__).resolve().parents[1]
 COURSE = ROOT / "assignments"
 pytestmark = pytest.mark.slow
 
-# Each bug: (student id, assignment, text in the solution, replacement,
-#            cells that must fail, cells that must pass)
-BUGS = [
-    ("bug_sigmoid_sign", "ps1_rnn_forward",
-     "np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))", "np.where(a >= 0, e / (1.0 + e), 1.0 / (1.0 + e))",
-     {"test_sigmoid", "test_rnn_step_forward_activations", "test_rnn_forward_activations"},
-     {"test_tanh", "test_relu", "test_rnn_step_forward_main", "test_rnn_forward_main"}),
-    ("bug_missing_bias", "ps1_rnn_forward",
-     "f(x @ Wx + h_prev @ Wh + b)", "f(x @ Wx + h_prev @ Wh)",
-     {"test_rnn_step_forward_main", "test_rnn_step_forward_edges", "test_rnn_forward_main"},
-     {"test_tanh", "test_sigmoid", "test_relu"}),
-    ("bug_transposed_Wh", "ps1_rnn_forward",
-     "f(x @ Wx + h_prev @ Wh + b)", "f(x @ Wx + h_prev @ Wh.T + b)",
-     {"test_rnn_step_forward_main", "test_rnn_forward_main"},
-     {"test_tanh", "test_sigmoid", "test_relu"}),
-    ("bug_state_not_carried", "ps1_rnn_forward",
-     "rnn_step_forward(x[:, t], h_prev, Wx, Wh, b, activation)", "rnn_step_forward(x[:, t], h0, Wx, Wh, b, activation)",
-     {"test_rnn_forward_main", "test_rnn_forward_hidden"},
-     {"test_rnn_step_forward_main", "test_rnn_step_forward_hidden", "test_tanh"}),
-    ("bug_always_tanh", "ps1_rnn_forward",
-     "f = ACTIVATIONS[activation]", "f = tanh",
-     {"test_rnn_step_forward_activations", "test_rnn_forward_activations"},
-     {"test_rnn_step_forward_main", "test_rnn_step_forward_edges", "test_rnn_forward_main", "test_rnn_forward_edges"}),
-    ("bug_derivative_of_h_prev", "ps2_bptt",
-     "derivative = 1 - h_next**2", "derivative = 1 - h_prev**2",
-     {"test_rnn_step_backward_main", "test_rnn_backward_main", "test_rnn_backward_truncated_short"},
-     {"test_numerical_gradient", "test_numerical_gradient_array", "test_rnn_step_backward_activations"}),
-    ("bug_no_bias_gradient", "ps2_bptt",
-     "db = da.sum(axis=0)", "db = np.zeros(Wh.shape[0])",
-     {"test_rnn_step_backward_main", "test_rnn_backward_main"},
-     {"test_numerical_gradient", "test_numerical_gradient_array"}),
-    ("bug_dWh_transposed", "ps2_bptt",
-     "dWh = h_prev.T @ da", "dWh = da.T @ h_prev",
-     {"test_rnn_step_backward_main", "test_rnn_backward_main"},
-     {"test_numerical_gradient", "test_numerical_gradient_array"}),
-    ("bug_no_flow_from_next_step", "ps2_bptt",
-     "rnn_step_backward(dh[:, t] + dh_prev, step_cache(cache, t))", "rnn_step_backward(dh[:, t], step_cache(cache, t))",
-     {"test_rnn_backward_main", "test_rnn_backward_hidden"},
-     {"test_rnn_step_backward_main", "test_numerical_gradient"}),
-    ("bug_one_sided_difference", "ps2_bptt",
-     "grad[i] = (f_plus - f_minus) / (2 * h)\n    return grad", "grad[i] = (f_plus - f(x)) / h\n    return grad",
-     {"test_numerical_gradient", "test_numerical_gradient_hidden"},
-     {"test_numerical_gradient_array", "test_rnn_step_backward_main"}),
-    ("bug_truncation_off_by_one", "ps2_bptt",
-     "if t > 0 and t % truncation == 0:", "if t > 0 and (t + 1) % truncation == 0:",
-     {"test_rnn_backward_truncated_short", "test_rnn_backward_truncated_long"},  # k = T = 5 cuts at t = 4
-     {"test_rnn_backward_main", "test_rnn_step_backward_main"}),
-]
-ASSIGNMENTS = ("ps1_rnn_forward", "ps2_bptt")
+# The realistic bugs of each assignment live in tests/assignment_bugs/<assignment>.py.
+BUG_FOLDER = Path(__file__).with_name("assignment_bugs")
+ASSIGNMENTS = tuple(sorted(p.name for p in (COURSE / "source").iterdir() if p.is_dir()))
+
+
+def load_bugs():
+    """[(student, assignment, old, new, must_fail, must_pass)] from every assignment's bug file."""
+    bugs = []
+    for assignment in ASSIGNMENTS:
+        namespace = {}
+        exec((BUG_FOLDER / f"{assignment}.py").read_text(), namespace)
+        assert len(namespace["BUGS"]) >= 3, f"{assignment} needs at least three realistic bugs"
+        bugs += [(student, assignment, *rest) for student, *rest in namespace["BUGS"]]
+    return bugs
+
+
+BUGS = load_bugs()
 
 
 def nbgrader(course, *args):
@@ -179,6 +147,7 @@ def test_export_matches_gradebook(graded_course):
             scores = cell_scores(graded_course, assignment, student)
             assert grades[(assignment, student)] == (
                 sum(s for s, _ in scores.values()), sum(t for _, t in scores.values()))
+    # The points of assignments 1 and 2, as the README states them.
     assert grades[("ps1_rnn_forward", "solution")] == (11.0, 11.0)
     assert grades[("ps2_bptt", "solution")] == (15.0, 15.0)
     assert grades[("ps1_rnn_forward", "untouched")] == (0.0, 11.0)
