@@ -13,7 +13,7 @@ export PATH := $(BIN):$(PATH)
 ASSIGNMENTS := $(notdir $(wildcard assignments/source/*))
 PYTEST_ARGS ?=
 
-.PHONY: book test assignments venv sandbox clean
+.PHONY: book book-cached test assignments venv sandbox browser notebooks clean
 
 venv: $(INSTALLED)
 
@@ -37,6 +37,12 @@ sandbox:
 	  fi; }
 
 book: $(INSTALLED) assignments
+	rm -rf _build/.jupyter_cache
+	jupyter-book build --all -W -n --keep-going .
+	@echo "The book is at $(abspath _build/html/index.html)"
+
+# A quicker rebuild for authors: chapters whose code did not change come from the execution cache.
+book-cached: $(INSTALLED)
 	jupyter-book build --all -W -n --keep-going .
 	@echo "The book is at $(abspath _build/html/index.html)"
 
@@ -44,7 +50,22 @@ assignments: $(INSTALLED) sandbox
 	cd assignments && for a in $(ASSIGNMENTS); do nbgrader generate_assignment "$$a" --force --log-level=WARN; done
 	@echo "Released assignments are in $(abspath assignments/release)"
 
-test: $(INSTALLED) sandbox
+# Chromium for the browser test of the book (Playwright drives the system's Chromium).
+browser:
+	@command -v chromium > /dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+	    (apt-get install -y -q chromium > /dev/null 2>&1 || \
+	     (apt-get update -q > /dev/null 2>&1 && apt-get install -y -q chromium > /dev/null 2>&1)) && \
+	    echo "installed chromium (apt) for the browser test"; \
+	  else \
+	    echo "note: the browser test needs the package 'chromium' (e.g. sudo apt-get install chromium)"; \
+	  fi; }
+
+# The .ipynb twin of every chapter (for Colab, Binder and download), from its MyST source.
+notebooks: $(INSTALLED)
+	for f in book/ch*.md; do jupytext --quiet --to ipynb "$$f"; done
+
+test: $(INSTALLED) sandbox browser
 	python -m pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 clean:

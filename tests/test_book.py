@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import jupytext
+sys.path.insert(0, str(Path(__file__).parent))  # tests/browser_check.py
 import nbformat
 import pytest
 from nbclient import NotebookClient
@@ -75,3 +76,95 @@ def test_chapter_page_has_its_figures_and_no_errors(built_book, chapter):
         src = re.search(r'src="([^"]*)"', img).group(1)
         assert alt and alt.group(1).strip() and alt.group(1) not in src, f"figure without real alt text: {img}"
         assert (html / "book" / src).resolve().exists(), f"missing image file {src}"
+
+
+# ----------------------------------------------------------------------------
+# The built book in a real browser
+# ----------------------------------------------------------------------------
+
+SCREENSHOTS = ROOT / "_build" / "browser-test"
+
+
+@pytest.fixture(scope="module")
+def browser_session(built_book):
+    """A headless Chromium on the built book, served from 127.0.0.1; any request that would
+    leave the machine is aborted and recorded."""
+    from browser_check import CHROMIUM, CHROMIUM_ARGS, LocalServer, chromium_missing_reason
+
+    reason = chromium_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    _, html = built_book
+    server = LocalServer(html)
+    outside = []
+
+    def only_local(route):
+        url = route.request.url
+        if url.startswith(server.origin) or url.startswith(("data:", "blob:", "about:")):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.route("**/*", only_local)
+        yield {"context": context, "origin": server.origin, "html": html, "outside": outside}
+        browser.close()
+    server.close()
+
+
+def book_pages(html):
+    """Every page of the book a reader can reach: the chapters and the generated index pages."""
+    return sorted(str(p.relative_to(html)) for p in html.rglob("*.html")
+                  if not str(p.relative_to(html)).startswith(("_", "search")))
+
+
+def test_every_page_loads_cleanly_in_a_browser(browser_session):
+    from browser_check import inspect_page
+
+    failures = {}
+    for relative in book_pages(browser_session["html"]):
+        page = browser_session["context"].new_page()
+        problems = inspect_page(page, f"{browser_session['origin']}/{relative}")
+        page.close()
+        bad = {k: v for k, v in problems.items() if k in ("console", "page_errors", "broken_images", "raw_math") and v}
+        if bad:
+            failures[relative] = bad
+    assert not failures, failures
+    assert browser_session["outside"] == [], f"requests that tried to leave the machine: {browser_session['outside']}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
+def test_chapter_math_is_rendered_and_images_load(browser_session, chapter):
+    from browser_check import inspect_page
+
+    page = browser_session["context"].new_page()
+    problems = inspect_page(page, f"{browser_session['origin']}/book/{chapter.stem}.html")
+    page.close()
+    assert problems.get("mathjax_output", 0) > 0, "no math was typeset by MathJax"
+    assert problems["raw_math"] == [] and problems["broken_images"] == []
+    assert problems["images"] > 0
+
+
+def test_search_finds_a_term_of_chapter_two(browser_session):
+    page = browser_session["context"].new_page()
+    page.goto(f"{browser_session['origin']}/search.html?q=truncation", wait_until="load")
+    page.wait_for_selector("#search-results ul.search li", timeout=30000)
+    links = page.eval_on_selector_all("#search-results ul.search li a", "els => els.map(e => e.href)")
+    page.close()
+    assert any("ch02_bptt" in link for link in links), links
+
+
+def test_screenshots_of_the_landing_page_and_a_chapter(browser_session):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for name, relative in (("landing", "book/intro.html"), ("chapter1", "book/ch01_recurrent_cell.html")):
+        page = browser_session["context"].new_page()
+        page.goto(f"{browser_session['origin']}/{relative}", wait_until="networkidle")
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=False)
+        page.close()
+        assert path.stat().st_size > 10_000, f"{path} looks empty"
