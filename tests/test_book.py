@@ -31,6 +31,18 @@ def test_there_are_chapters():
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
+def test_paired_notebook_matches_its_chapter(chapter):
+    """The .ipynb next to each chapter (opened by Colab, Binder and the download button) holds
+    the same cells as the MyST source; `make notebooks` regenerates it."""
+    paired = chapter.with_suffix(".ipynb")
+    assert paired.exists(), f"{paired.name} is missing: run `make notebooks`"
+    source = [(c.cell_type, c.source) for c in jupytext.read(chapter).cells]
+    notebook = nbformat.read(paired, as_version=4)
+    assert [(c.cell_type, c.source) for c in notebook.cells] == source, f"{paired.name} is stale: run `make notebooks`"
+    assert notebook.metadata["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
 def test_chapter_reexecutes_to_the_same_outputs(chapter, tmp_path):
     notebook = jupytext.read(chapter)
     NotebookClient(notebook, timeout=600, kernel_name="python3",
