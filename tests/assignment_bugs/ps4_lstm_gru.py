@@ -1,0 +1,36 @@
+"""Realistic bugs of ps4_lstm_gru, for tests/test_nbgrader_end_to_end.py.
+
+Each bug: (student id, text in a solution cell, its replacement, test cells that must fail,
+test cells that must keep their points). The text must occur in a solution cell of the source notebook.
+"""
+BUGS = [
+    ("bug_lstm_gates_f_i_swapped",
+     "i = sigmoid(a[:, :H])\n    f = sigmoid(a[:, H:2 * H])", "f = sigmoid(a[:, :H])\n    i = sigmoid(a[:, H:2 * H])",
+     {"test_lstm_step_forward_main", "test_lstm_step_forward_edges", "test_lstm_forward_main"},
+     {"test_lstm_step_backward_main", "test_gru_step_forward_main", "test_gru_forward_main"}),
+    ("bug_lstm_output_from_c_prev",
+     "h_next = o * np.tanh(c_next)", "h_next = o * np.tanh(c_prev)",
+     {"test_lstm_step_forward_main", "test_lstm_forward_main", "test_lstm_forward_hidden"},
+     {"test_lstm_step_backward_main", "test_lstm_backward_main", "test_gru_step_forward_main"}),
+    ("bug_lstm_no_bias_gradient",
+     "db = da.sum(axis=0)", "db = np.zeros(Wh.shape[1])",
+     {"test_lstm_step_backward_main", "test_lstm_backward_main"},
+     {"test_lstm_step_forward_main", "test_gru_step_backward_main", "test_gru_backward_main"}),
+    ("bug_lstm_cell_gradient_not_carried",
+     "lstm_step_backward(dh[:, t] + dh_prev, dc_prev, lstm_step_cache(cache, t))",
+     "lstm_step_backward(dh[:, t] + dh_prev, np.zeros((N, H)), lstm_step_cache(cache, t))",
+     {"test_lstm_backward_main", "test_lstm_backward_hidden"},
+     {"test_lstm_step_backward_main", "test_lstm_forward_main", "test_gru_backward_main"}),
+    ("bug_gru_update_gate_on_candidate",
+     "h_next = (1 - z) * n + z * h_prev", "h_next = z * n + (1 - z) * h_prev",
+     {"test_gru_step_forward_main", "test_gru_forward_main"},
+     {"test_gru_step_backward_main", "test_lstm_step_forward_main", "test_lstm_forward_main"}),
+    ("bug_gru_bhn_outside_reset",
+     "r * (h_prev @ Wh[:, 2 * H:] + bh[2 * H:])", "r * (h_prev @ Wh[:, 2 * H:]) + bh[2 * H:]",
+     {"test_gru_step_forward_main", "test_gru_forward_main", "test_gru_forward_hidden"},
+     {"test_gru_step_backward_main", "test_gru_backward_main", "test_lstm_step_forward_main"}),
+    ("bug_gru_dbh_without_reset",
+     "dbh = dah.sum(axis=0)", "dbh = dax.sum(axis=0)",
+     {"test_gru_step_backward_main", "test_gru_backward_main"},
+     {"test_gru_step_forward_main", "test_lstm_step_backward_main"}),
+]
