@@ -25,16 +25,8 @@ $(INSTALLED): requirements/dev.txt requirements/constraints.txt pyproject.toml
 	touch $(INSTALLED)
 
 # bubblewrap isolates student code during sandboxed grading (rnncourse.autograde).
-# As root with apt it is installed; otherwise the command says what to install.
 sandbox:
-	@command -v bwrap > /dev/null || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
-	    (apt-get install -y -q bubblewrap > /dev/null 2>&1 || \
-	     (apt-get update -q > /dev/null 2>&1 && apt-get install -y -q bubblewrap > /dev/null 2>&1)) && \
-	    echo "installed bubblewrap (apt) for sandboxed grading"; \
-	  else \
-	    echo "note: sandboxed grading needs the package 'bubblewrap' (e.g. sudo apt-get install bubblewrap)"; \
-	  fi; }
+	@tools/ensure-package.sh bwrap bubblewrap "sandboxed grading"
 
 book: $(INSTALLED) assignments
 	rm -rf _build/.jupyter_cache
@@ -52,14 +44,7 @@ assignments: $(INSTALLED) sandbox
 
 # Chromium for the browser test of the book (Playwright drives the system's Chromium).
 browser:
-	@command -v chromium > /dev/null || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
-	    (apt-get install -y -q chromium > /dev/null 2>&1 || \
-	     (apt-get update -q > /dev/null 2>&1 && apt-get install -y -q chromium > /dev/null 2>&1)) && \
-	    echo "installed chromium (apt) for the browser test"; \
-	  else \
-	    echo "note: the browser test needs the package 'chromium' (e.g. sudo apt-get install chromium)"; \
-	  fi; }
+	@tools/ensure-package.sh chromium chromium "the browser test of the book"
 
 # The .ipynb twin of every chapter (for Colab, Binder and download), from its MyST source.
 notebooks: $(INSTALLED)

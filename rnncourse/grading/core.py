@@ -1,18 +1,6 @@
 """The machinery of the checks: calling a student's function safely, cases and judges,
 comparing outputs, and messages. The checks themselves live in the chapter modules
 (:mod:`rnncourse.grading.rnn_checks`, ...); :mod:`rnncourse.grading` gathers them.
-
-Each ``check_<function>(fn, ...)`` runs the student's ``fn`` on seeded random
-inputs and edge cases (N=1, T=1, D=1, H=1), and compares every output with the
-reference implementation in this package. It also checks the shape and dtype of
-each output, that ``fn`` did not modify its inputs, and that ``fn`` is not the
-reference itself (nor calls it). When the reference disagrees with a backward
-function, the numeric gradient is computed as a second opinion.
-
-A check returns ``None`` when everything is right and raises ``AssertionError``
-with a message a student can act on otherwise: which function, which output,
-which case (with the seed and sizes to reproduce it), how large the error is,
-and a hint. The nbgrader test cells of the assignments call these checks.
 """
 import sys
 import warnings
