@@ -59,6 +59,12 @@ def test_chapter_page_has_its_figures_and_no_errors(built_book, chapter):
     _, html = built_book
     page = (html / "book" / f"{chapter.stem}.html").read_text(encoding="utf8")
     assert "Traceback (most recent call last)" not in page
+    levels = [int(level) for level in re.findall(r"<h([1-6])[ >]", page.split('<article', 1)[-1])]
+    assert levels and levels[0] == 1 and levels.count(1) == 1, f"one title first: {levels}"
+    assert all(b <= a + 1 for a, b in zip(levels, levels[1:])), f"a heading level is skipped: {levels}"
+    captions = re.findall(r'<figcaption>', page)
+    assert len(captions) >= len([img for img in re.findall(r"<img [^>]*>", page) if "_images/" in img]), \
+        "every figure has a caption"
     images = re.findall(r"<img [^>]*>", page)
     figures = [img for img in images if "_images/" in img]
     assert figures, f"{chapter.stem} shows no figure computed in the build"

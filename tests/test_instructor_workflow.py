@@ -66,3 +66,18 @@ def test_release_fetch_submit_collect_autograde_feedback_export(tmp_path):
     assert "relu" in feedback and "NotImplementedError" in feedback and "BEGIN HIDDEN TESTS" not in feedback
     report = (course / "reports" / ASSIGNMENT / "report.md").read_text()
     assert "test_relu" in report
+    # The formgrader reads the same gradebook through nbgrader's API.
+    assert formgrader_scores(course) == [(students[0], 6.0, 11.0)]
+
+
+def formgrader_scores(course):
+    """[(student, score, max score)] of the assignment as nbgrader's formgrader API reports them."""
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+
+    config = Config()
+    config.CourseDirectory.root = str(course)
+    config.CourseDirectory.course_id = "rnncourse"
+    api = NbGraderAPI(CourseDirectory(config=config), config=config)
+    return [(s["student"], s["score"], s["max_score"]) for s in api.get_submissions(ASSIGNMENT)]
