@@ -1,4 +1,6 @@
-"""Load the numpy RNN's parameters into ``torch.nn.RNN`` and compare the two.
+"""Load the numpy RNN's parameters into ``torch.nn.RNN`` and compare the two
+(and the same for the LSTM with ``torch.nn.LSTM`` and the GRU with ``torch.nn.GRU``,
+whose layouts are described above :func:`torch_lstm_from_numpy`).
 
 torch is optional: it is imported when a function here is called, so
 ``import rnncourse`` works without it. Install it with ``pip install rnncourse[torch]``.
@@ -13,6 +15,8 @@ import numpy as np
 
 from ._validate import check_shapes
 from .gradcheck import rel_error
+from .gru import gru_backward, gru_forward
+from .lstm import check_gated_shapes, lstm_backward, lstm_forward
 from .rnn import rnn_backward, rnn_forward
 
 TORCH_NONLINEARITIES = ("tanh", "relu")  # what torch.nn.RNN offers
@@ -104,4 +108,158 @@ def compare_rnn_with_torch(x, h0, Wx, Wh, b, dh, activation="tanh", device=None,
     h, cache = rnn_forward(x, h0, Wx, Wh, b, activation)
     ours = dict(zip(("dx", "dh0", "dWx", "dWh", "db"), rnn_backward(dh, cache)), h=h)
     theirs = torch_rnn_forward_backward(x, h0, Wx, Wh, b, dh, activation, device, dtype)
+    return {name: rel_error(ours[name], theirs[name]) for name in theirs}
+
+
+# ----------------------------------------------------------------------------
+# LSTM and GRU
+#
+# torch.nn.LSTM keeps weight_ih_l0 (4H, D), weight_hh_l0 (4H, H) and two biases (4H,),
+# gate blocks i, f, g, o; torch.nn.GRU the same with 3H rows, gate blocks r, z, n.
+# The numpy LSTM keeps Wx = weight_ih_l0.T, Wh = weight_hh_l0.T and b = bias_ih + bias_hh
+# (loading puts b in bias_ih_l0 and zeros in bias_hh_l0); the numpy GRU keeps both biases,
+# bx = bias_ih_l0 and bh = bias_hh_l0, because bh's n block is multiplied by the reset gate.
+# ----------------------------------------------------------------------------
+
+def _torch_gated_from_numpy(module_class, gates, Wx, Wh, bias_ih, bias_hh, device, dtype):
+    torch = _torch()
+    dims = {"Wx": (Wx, ("D", f"{gates}H")), "Wh": (Wh, ("H", f"{gates}H")), "b": (bias_ih, (f"{gates}H",))}
+    if bias_hh is not None:
+        dims = {"Wx": dims["Wx"], "Wh": dims["Wh"], "bx": (bias_ih, (f"{gates}H",)),
+                "bh": (bias_hh, (f"{gates}H",))}
+    sizes = check_gated_shapes(gates, **dims)
+    device = device or default_device()
+    dtype = dtype or torch.float64
+    module = module_class(sizes["D"], sizes["H"], batch_first=True).to(device=device, dtype=dtype)
+    with torch.no_grad():
+        module.weight_ih_l0.copy_(torch.as_tensor(np.asarray(Wx).T))
+        module.weight_hh_l0.copy_(torch.as_tensor(np.asarray(Wh).T))
+        module.bias_ih_l0.copy_(torch.as_tensor(np.asarray(bias_ih)))
+        if bias_hh is None:
+            module.bias_hh_l0.zero_()
+        else:
+            module.bias_hh_l0.copy_(torch.as_tensor(np.asarray(bias_hh)))
+    return module
+
+
+def torch_lstm_from_numpy(Wx, Wh, b, device=None, dtype=None):
+    """Build a ``torch.nn.LSTM`` (batch_first, one layer) holding the numpy parameters.
+
+    Args:
+        Wx: (D, 4H) input-to-hidden weights, gate blocks i, f, g, o
+        Wh: (H, 4H) hidden-to-hidden weights
+        b: (4H,) bias (put in ``bias_ih_l0``; ``bias_hh_l0`` is zero)
+        device: torch device; default :func:`default_device`
+        dtype: torch dtype; default float64
+
+    Returns:
+        a ``torch.nn.LSTM`` module whose outputs equal :func:`rnncourse.lstm.lstm_forward`'s
+    """
+    return _torch_gated_from_numpy(_torch().nn.LSTM, 4, Wx, Wh, b, None, device, dtype)
+
+
+def torch_gru_from_numpy(Wx, Wh, bx, bh, device=None, dtype=None):
+    """Build a ``torch.nn.GRU`` (batch_first, one layer) holding the numpy parameters.
+
+    Args:
+        Wx: (D, 3H) input-to-hidden weights, gate blocks r, z, n
+        Wh: (H, 3H) hidden-to-hidden weights
+        bx: (3H,) input bias, becomes ``bias_ih_l0``
+        bh: (3H,) hidden bias, becomes ``bias_hh_l0``
+        device: torch device; default :func:`default_device`
+        dtype: torch dtype; default float64
+
+    Returns:
+        a ``torch.nn.GRU`` module whose outputs equal :func:`rnncourse.gru.gru_forward`'s
+    """
+    return _torch_gated_from_numpy(_torch().nn.GRU, 3, Wx, Wh, bx, bh, device, dtype)
+
+
+def _run_gated(module, x, h0, c0, dh):
+    """Forward and backward of an LSTM (c0 given) or GRU (c0 None); gradients as numpy float64."""
+    torch = _torch()
+    param = next(module.parameters())
+
+    def tensor(array):
+        return torch.tensor(np.asarray(array), dtype=param.dtype, device=param.device, requires_grad=True)
+
+    x_t, h0_t = tensor(x), tensor(np.asarray(h0)[None])
+    if c0 is None:
+        h_t, _ = module(x_t, h0_t)
+    else:
+        c0_t = tensor(np.asarray(c0)[None])
+        h_t, _ = module(x_t, (h0_t, c0_t))
+    h_t.backward(torch.as_tensor(np.asarray(dh), dtype=param.dtype, device=param.device))
+
+    def to_numpy(value):
+        return value.detach().cpu().double().numpy()
+
+    out = {"h": to_numpy(h_t), "dx": to_numpy(x_t.grad), "dh0": to_numpy(h0_t.grad[0]),
+           "dWx": to_numpy(module.weight_ih_l0.grad).T, "dWh": to_numpy(module.weight_hh_l0.grad).T}
+    if c0 is not None:
+        out["dc0"] = to_numpy(c0_t.grad[0])
+    return out, to_numpy(module.bias_ih_l0.grad), to_numpy(module.bias_hh_l0.grad)
+
+
+def torch_lstm_forward_backward(x, h0, Wx, Wh, b, dh, c0=None, device=None, dtype=None):
+    """Forward and backward pass of ``torch.nn.LSTM`` on numpy inputs.
+
+    Args:
+        x: (N, T, D), h0: (N, H), Wx: (D, 4H), Wh: (H, 4H), b: (4H,) as for ``lstm_forward``
+        dh: (N, T, H) upstream gradient on every hidden state
+        c0: (N, H) initial cell state; default zeros
+        device, dtype: as for :func:`torch_lstm_from_numpy`
+
+    Returns:
+        dict of numpy float64 arrays in the numpy layout: ``h`` (N, T, H), ``dx`` (N, T, D),
+        ``dh0`` (N, H), ``dc0`` (N, H), ``dWx`` (D, 4H), ``dWh`` (H, 4H), ``db`` (4H,)
+    """
+    check_shapes(x=(x, ("N", "T", "D")), h0=(h0, ("N", "H")), dh=(dh, ("N", "T", "H")))
+    c0 = np.zeros(np.shape(h0)) if c0 is None else c0
+    check_shapes(h0=(h0, ("N", "H")), c0=(c0, ("N", "H")))
+    module = torch_lstm_from_numpy(Wx, Wh, b, device, dtype)
+    out, db_ih, _ = _run_gated(module, x, h0, c0, dh)
+    out["db"] = db_ih  # b sits in bias_ih_l0 (the gradient of bias_hh_l0 is the same)
+    return out
+
+
+def torch_gru_forward_backward(x, h0, Wx, Wh, bx, bh, dh, device=None, dtype=None):
+    """Forward and backward pass of ``torch.nn.GRU`` on numpy inputs.
+
+    Args:
+        x: (N, T, D), h0: (N, H), Wx: (D, 3H), Wh: (H, 3H), bx, bh: (3H,) as for ``gru_forward``
+        dh: (N, T, H) upstream gradient on every hidden state
+        device, dtype: as for :func:`torch_gru_from_numpy`
+
+    Returns:
+        dict of numpy float64 arrays in the numpy layout: ``h`` (N, T, H), ``dx`` (N, T, D),
+        ``dh0`` (N, H), ``dWx`` (D, 3H), ``dWh`` (H, 3H), ``dbx`` (3H,), ``dbh`` (3H,)
+    """
+    check_shapes(x=(x, ("N", "T", "D")), h0=(h0, ("N", "H")), dh=(dh, ("N", "T", "H")))
+    module = torch_gru_from_numpy(Wx, Wh, bx, bh, device, dtype)
+    out, out["dbx"], out["dbh"] = _run_gated(module, x, h0, None, dh)
+    return out
+
+
+def compare_lstm_with_torch(x, h0, Wx, Wh, b, dh, c0=None, device=None, dtype=None):
+    """Relative error between the numpy LSTM and ``torch.nn.LSTM`` for each output.
+
+    Arguments as for :func:`torch_lstm_forward_backward`. Returns a dict
+    ``{"h", "dx", "dh0", "dc0", "dWx", "dWh", "db": err}``.
+    """
+    h, cache = lstm_forward(x, h0, Wx, Wh, b, c0)
+    ours = dict(zip(("dx", "dh0", "dc0", "dWx", "dWh", "db"), lstm_backward(dh, cache)), h=h)
+    theirs = torch_lstm_forward_backward(x, h0, Wx, Wh, b, dh, c0, device, dtype)
+    return {name: rel_error(ours[name], theirs[name]) for name in theirs}
+
+
+def compare_gru_with_torch(x, h0, Wx, Wh, bx, bh, dh, device=None, dtype=None):
+    """Relative error between the numpy GRU and ``torch.nn.GRU`` for each output.
+
+    Arguments as for :func:`torch_gru_forward_backward`. Returns a dict
+    ``{"h", "dx", "dh0", "dWx", "dWh", "dbx", "dbh": err}``.
+    """
+    h, cache = gru_forward(x, h0, Wx, Wh, bx, bh)
+    ours = dict(zip(("dx", "dh0", "dWx", "dWh", "dbx", "dbh"), gru_backward(dh, cache)), h=h)
+    theirs = torch_gru_forward_backward(x, h0, Wx, Wh, bx, bh, dh, device, dtype)
     return {name: rel_error(ours[name], theirs[name]) for name in theirs}

@@ -248,17 +248,14 @@ def mutating_lstm_step_backward(dh_next, dc_next, cache):
 
 
 def mutating_lstm_backward(dh, cache):
-    for t in range(dh.shape[1] - 1, 0, -1):
-        dh[:, t - 1] += 0.0 * dh[:, t]
-    dh[:, 0] *= 1.0  # harmless values, but it writes
-    dh[0, 0, 0] += 1e-3
-    return good_lstm_backward(dh, cache)
+    grads = good_lstm_backward(dh, cache)
+    dh[:, 1:] = 0.0  # "clears the upstream gradient it has used"
+    return grads
 
 
 def mutating_gru_step_forward(x, h_prev, Wx, Wh, bx, bh):
     h, cache = good_gru_step_forward(x, h_prev, Wx, Wh, bx, bh)
-    h_prev += 0.0 * h  # in place: values kept, but...
-    h_prev[:] = h  # ...then overwritten
+    h_prev[:] = h  # "update the state"
     return h, cache
 
 
@@ -274,9 +271,8 @@ def mutating_gru_step_backward(dh_next, cache):
 
 
 def mutating_gru_backward(dh, cache):
-    dh[:, :-1] += 0.0  # no change in value
-    dh[:, -1] = dh[:, -1] * 2.0  # changes the caller's dh
-    return good_gru_backward(dh * np.array([1.0] * (dh.shape[1] - 1) + [0.5])[None, :, None], cache)
+    dh[:, -1] *= 2.0  # doubles the last step's gradient in the caller's dh...
+    return good_gru_backward(dh * np.array([1.0] * (dh.shape[1] - 1) + [0.5])[None, :, None], cache)  # ...undone here
 
 
 MUTATING = {
@@ -392,7 +388,7 @@ def test_lstm_backward_bugs():
 
     def no_flow_from_next_step(dh, cache):
         T = dh.shape[1]
-        outs = [good_lstm_backward(dh[:, t:t + 1] * 0 + dh[:, t:t + 1], cache_slice(cache, t)) for t in range(T)]
+        outs = [good_lstm_backward(dh[:, t:t + 1], cache_slice(cache, t)) for t in range(T)]  # steps alone
         return (np.concatenate([o[0] for o in outs], axis=1), outs[0][1], outs[0][2],
                 sum(o[3] for o in outs), sum(o[4] for o in outs), sum(o[5] for o in outs))
 
@@ -424,9 +420,9 @@ def test_gru_step_forward_bugs():
     check = grading.check_gru_step_forward
 
     def z_on_the_candidate(x, h_prev, Wx, Wh, bx, bh):  # h' = z n + (1 - z) h
-        h, cache = good_gru_step_forward(x, h_prev, Wx, Wh, bx, bh)
-        n_plus = h  # h = n + z (h_prev - n)  =>  z n + (1 - z) h_prev = h_prev + n - h
-        return h_prev + _candidate(x, h_prev, Wx, Wh, bx, bh) - n_plus, cache
+        H = h_prev.shape[1]
+        z = sig(x @ Wx[:, H:2 * H] + bx[H:2 * H] + h_prev @ Wh[:, H:2 * H] + bh[H:2 * H])
+        return z * _candidate(x, h_prev, Wx, Wh, bx, bh) + (1 - z) * h_prev, None
 
     def bhn_outside_r(x, h_prev, Wx, Wh, bx, bh):
         H = h_prev.shape[1]
@@ -455,7 +451,8 @@ def test_gru_forward_bugs():
     check = grading.check_gru_forward
 
     def state_not_carried(x, h0, Wx, Wh, bx, bh):
-        return np.stack([good_gru_step_forward(x[:, t], h0, Wx, Wh, bx, bh)[0] for t in range(x.shape[1])], axis=1), None
+        states = [good_gru_step_forward(x[:, t], h0, Wx, Wh, bx, bh)[0] for t in range(x.shape[1])]  # always from h0
+        return np.stack(states, axis=1), None
 
     def gates_z_r(x, h0, Wx, Wh, bx, bh):  # reads the blocks as z, r, n
         return good_gru_forward(x, h0, *(_swap_blocks(W, 0, 1, 3) for W in (Wx, Wh, bx, bh)))
@@ -510,7 +507,7 @@ def test_gru_backward_bugs():
 
     def dbh_overwritten(dh, cache):
         grads = list(good_gru_backward(dh, cache))
-        last = good_gru_backward(dh[:, -1:] * 0 + dh[:, -1:], gru.GRUCache(
+        last = good_gru_backward(dh[:, -1:], gru.GRUCache(
             cache.x[:, -1:], cache.h[:, -2] if dh.shape[1] > 1 else cache.h0, cache.Wx, cache.Wh,
             cache.r[:, -1:], cache.z[:, -1:], cache.n[:, -1:], cache.hn[:, -1:], cache.h[:, -1:]))
         grads[5] = last[5]  # dbh = dbh_t instead of +=
