@@ -50,3 +50,31 @@ def check_shapes(**arguments):
                 f"{name} must have shape {expected} = {wanted} ({known}), got {shape}"
             )
     return sizes
+
+
+def check_gated_shapes(gates, **arguments):
+    """:func:`check_shapes` for a gated layer, whose weights have a
+    gate dimension named ``f"{gates}H"`` (``"4H"`` for the LSTM, ``"3H"`` for the GRU).
+
+    Besides what ``check_shapes`` checks, the gate dimension must be ``gates`` times H.
+    The arguments are checked in order; the first one that makes both H and the gate
+    dimension known is the one a mismatch blames, with the argument that fixed H.
+    Returns the dict ``{dim name: size}``.
+    """
+    gate_dim = f"{gates}H"
+    names = list(arguments)
+    for count, name in enumerate(names, start=1):
+        sizes = check_shapes(**{k: arguments[k] for k in names[:count]})
+        if "H" in sizes and gate_dim in sizes:
+            if sizes[gate_dim] != gates * sizes["H"]:
+                array, dims = arguments[name]
+                h_source = next(k for k in names[:count] if "H" in arguments[k][1])
+                expected = tuple(gates * sizes["H"] if d == gate_dim else sizes[d] for d in dims)
+                shown = "(" + ", ".join(dims) + (",)" if len(dims) == 1 else ")")
+                raise ValueError(
+                    f"{name} must have shape {shown} = {expected} ({gate_dim} = {gates} * H with "
+                    f"H={sizes['H']} from {h_source} {np.shape(arguments[h_source][0])}: {gates} gates "
+                    f"of H columns each), got {np.shape(array)}"
+                )
+            break
+    return check_shapes(**arguments)

@@ -30,9 +30,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_float_array, check_shapes
+from ._validate import as_float_array, check_gated_shapes, check_shapes
 from .activations import sigmoid, tanh
-from .lstm import check_gated_shapes
 
 GATES = ("r", "z", "n")  # the order of the gate blocks in Wx, Wh, bx and bh
 

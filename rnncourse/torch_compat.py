@@ -13,10 +13,10 @@ in ``bias_hh_l0``.
 """
 import numpy as np
 
-from ._validate import check_shapes
+from ._validate import check_gated_shapes, check_shapes
 from .gradcheck import rel_error
 from .gru import gru_backward, gru_forward
-from .lstm import check_gated_shapes, lstm_backward, lstm_forward
+from .lstm import lstm_backward, lstm_forward
 from .rnn import rnn_backward, rnn_forward
 
 TORCH_NONLINEARITIES = ("tanh", "relu")  # what torch.nn.RNN offers
