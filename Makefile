@@ -13,7 +13,7 @@ export PATH := $(BIN):$(PATH)
 ASSIGNMENTS := $(notdir $(wildcard assignments/source/*))
 PYTEST_ARGS ?=
 
-.PHONY: book book-cached test assignments venv sandbox browser notebooks clean
+.PHONY: book book-cached test bench assignments venv sandbox browser notebooks clean
 
 venv: $(INSTALLED)
 
@@ -52,6 +52,11 @@ notebooks: $(INSTALLED)
 
 test: $(INSTALLED) sandbox browser
 	python -m pytest -n auto --dist loadfile $(PYTEST_ARGS)
+
+# Benchmarks (ratios printed, not timed tests): numpy vs torch, scaling, grading latency.
+bench: $(INSTALLED) sandbox
+	python benchmarks/run_all.py
+	python benchmarks/grading_speed.py
 
 clean:
 	rm -rf _build assignments/release assignments/gradebook.db

@@ -1,0 +1,126 @@
+"""rnncourse.fast computes what the teaching code computes: every output, every gradient."""
+import numpy as np
+import pytest
+
+from rnncourse import fast, gru, lstm, rnn
+from rnncourse.benchmark import compare_numpy_torch, format_table, rnn_flops
+from rnncourse.gradcheck import rel_error
+
+SIZES = [(1, 1, 1, 1), (1, 5, 3, 4), (3, 1, 4, 5), (2, 6, 1, 1), (4, 7, 5, 6), (3, 12, 8, 16)]
+TOLERANCE = {np.float64: 1e-12, np.float32: 1e-5}
+
+
+def error(expected, got):
+    """rel_error in float64. In float32 (eps 6e-8) the element-wise relative error of a
+    value that is small because of cancellation is no measure of the code: there it is
+    the largest difference relative to the largest value, max|a - b| / max|a|."""
+    if got.dtype == np.float32:
+        scale = max(float(np.max(np.abs(expected.astype(np.float64)), initial=0.0)), 1e-30)
+        return float(np.max(np.abs(expected.astype(np.float64) - got), initial=0.0)) / scale
+    return rel_error(expected, got)
+CELLS = {
+    "rnn": (rnn.rnn_forward, rnn.rnn_backward, fast.rnn_forward_fast, fast.rnn_backward_fast, 1),
+    "lstm": (lstm.lstm_forward, lstm.lstm_backward, fast.lstm_forward_fast, fast.lstm_backward_fast, 4),
+    "gru": (gru.gru_forward, gru.gru_backward, fast.gru_forward_fast, fast.gru_backward_fast, 3),
+}
+
+
+def inputs(cell, N, T, D, H, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    G = CELLS[cell][4]
+    args = [rng.standard_normal((N, T, D)), rng.uniform(-1, 1, (N, H)),
+            rng.standard_normal((D, G * H)) / np.sqrt(D), rng.standard_normal((H, G * H)) / np.sqrt(H),
+            rng.standard_normal(G * H) * 0.5]
+    if cell == "gru":
+        args.append(rng.standard_normal(G * H) * 0.5)
+    kwargs = {"c0": rng.standard_normal((N, H)).astype(dtype)} if cell == "lstm" else {}
+    dh = rng.standard_normal((N, T, H)).astype(dtype)
+    return [a.astype(dtype) for a in args], kwargs, dh
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_fast_equals_teaching_code(cell, size, dtype):
+    forward, backward, forward_fast, backward_fast, _ = CELLS[cell]
+    args, kwargs, dh = inputs(cell, *size, dtype, seed=sum(size))
+    copies = [a.copy() for a in args + list(kwargs.values()) + [dh]]
+    h, cache = forward(*args, **kwargs)
+    h_fast, cache_fast = forward_fast(*args, **kwargs)
+    grads, grads_fast = backward(dh, cache), backward_fast(dh, cache_fast)
+    assert h_fast.shape == h.shape and h_fast.dtype == dtype
+    assert error(h, h_fast) < TOLERANCE[dtype]
+    assert len(grads_fast) == len(grads)
+    for index, (expected, got) in enumerate(zip(grads, grads_fast)):
+        assert got.shape == expected.shape and got.dtype == dtype, index
+        assert error(expected, got) < TOLERANCE[dtype], (index, error(expected, got))
+    for before, after in zip(copies, args + list(kwargs.values()) + [dh]):
+        np.testing.assert_array_equal(before, after)  # inputs never modified
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
+def test_rnn_activations(activation):
+    args, _, dh = inputs("rnn", 3, 6, 4, 5, np.float64, seed=1)
+    h, cache = rnn.rnn_forward(*args, activation=activation)
+    h_fast, cache_fast = fast.rnn_forward_fast(*args, activation=activation)
+    assert rel_error(h, h_fast) < 1e-12
+    for expected, got in zip(rnn.rnn_backward(dh, cache), fast.rnn_backward_fast(dh, cache_fast)):
+        assert rel_error(expected, got) < 1e-12
+
+
+def test_lstm_default_c0_and_saturated_gates():
+    args, _, dh = inputs("lstm", 2, 4, 3, 5, np.float64, seed=2)
+    args[0] = args[0] * 400  # gates at +-1e3: exp overflows, no warning, same numbers
+    h, cache = lstm.lstm_forward(*args)
+    h_fast, cache_fast = fast.lstm_forward_fast(*args)
+    assert rel_error(h, h_fast) < 1e-12
+    for expected, got in zip(lstm.lstm_backward(dh, cache), fast.lstm_backward_fast(dh, cache_fast)):
+        assert rel_error(expected, got) < 1e-12
+
+
+def test_non_contiguous_and_integer_inputs():
+    args, _, dh = inputs("gru", 3, 5, 4, 2, np.float64, seed=3)
+    x = np.asfortranarray(args[0])
+    h, _ = gru.gru_forward(x, *args[1:])
+    h_fast, _ = fast.gru_forward_fast(x, *args[1:])
+    assert rel_error(h, h_fast) < 1e-12
+    ints = [np.ones((2, 3, 2), dtype=int), np.zeros((2, 2), dtype=int), np.ones((2, 2), dtype=int),
+            np.ones((2, 2), dtype=int), np.zeros(2, dtype=int)]
+    assert fast.rnn_forward_fast(*ints)[0].dtype == np.float64
+
+
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_bad_shapes_raise(cell):
+    forward_fast, backward_fast = CELLS[cell][2], CELLS[cell][3]
+    args, kwargs, dh = inputs(cell, 2, 3, 4, 5, np.float64)
+    for index in range(len(args)):
+        bad = list(args)
+        bad[index] = np.zeros(args[index].shape + (1,))
+        with pytest.raises(ValueError):
+            forward_fast(*bad, **kwargs)
+    bad = list(args)
+    bad[3] = np.zeros((5, 5 * CELLS[cell][4] + 1))  # Wh with a wrong gate dimension
+    with pytest.raises(ValueError):
+        forward_fast(*bad, **kwargs)
+    _, cache = forward_fast(*args, **kwargs)
+    with pytest.raises(ValueError):
+        backward_fast(dh[:, :2], cache)
+    if cell == "rnn":
+        with pytest.raises(ValueError):
+            forward_fast(*args, activation="softmax")
+    if cell == "lstm":
+        with pytest.raises(ValueError):
+            forward_fast(*args, c0=np.zeros((2, 4)))
+
+
+def test_flop_formula():
+    assert rnn_flops(64, 50, 128, 128, "lstm") == 6 * 64 * 50 * 256 * 4 * 128
+    assert rnn_flops(2, 3, 4, 5, "gru", backward=False) == 2 * 2 * 3 * 9 * 3 * 5
+
+
+def test_benchmark_runs_on_a_tiny_size():
+    pytest.importorskip("torch")
+    result = compare_numpy_torch(sizes=[(2, 3, 4, 5)], dtypes=[np.float64], cells=("gru",), repeats=1)
+    row = result["rows"][0]
+    assert row["fast"] > 0 and row["torch"] > 0 and row["teaching"] > 0
+    assert "6*N*T*(D+H)*G*H" in format_table(result)
