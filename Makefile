@@ -1,7 +1,8 @@
 # The two commands of the README:
-#   make book   build the book (book/_build -> _build/html) and release the assignments
+#   make book   build the book into _build/html and release the assignments
 #   make test   run every test
-# Both create the virtual environment .venv and install the pinned dependencies when needed.
+# Both create the virtual environment .venv and install the pinned dependencies when needed
+# (requirements/dev.txt with requirements/constraints.txt: jupyter-book<2, torch==2.13.0 CPU).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
