@@ -97,18 +97,10 @@ def _encode_leaf(value, arrays, key):
     return {"kind": "array", "key": key}
 
 
-def _arrays_in(value):
-    import numpy as np
-
-    if isinstance(value, np.ndarray):
-        return [value]
-    if isinstance(value, tuple):
-        return [a for item in value for a in _arrays_in(item)]
-    return []
-
-
 def main(workdir):
     import numpy as np
+
+    from rnncourse.grading.core import arrays_in
 
     # Kept before any student code runs, so that patching sys or numpy later changes nothing here.
     set_profile, array_equal, savez = sys.setprofile, np.array_equal, np.savez
@@ -159,7 +151,7 @@ def main(workdir):
         if function_name in timed_out:
             event(probe=index, status="timeout", error="not called again after an earlier time-out")
             continue
-        before = [a.copy() for a in _arrays_in(args) + _arrays_in(tuple(kwargs.values()))]
+        before = [a.copy() for a in arrays_in(args) + arrays_in(tuple(kwargs.values()))]
         called = []
 
         def profiler(frame, what, arg):
@@ -183,7 +175,7 @@ def main(workdir):
             event(probe=index, status="timeout" if isinstance(error, ProbeTimeout) else "error",
                   error=_describe(error))
             continue
-        after = _arrays_in(args) + _arrays_in(tuple(kwargs.values()))
+        after = arrays_in(args) + arrays_in(tuple(kwargs.values()))
         mutated = any(not array_equal(a, b, equal_nan=True) for a, b in zip(after, before))
         arrays = {}
         try:

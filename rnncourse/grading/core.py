@@ -38,12 +38,12 @@ def _refuse_reference(fn, name):
         )
 
 
-def _arrays_in(value):
+def arrays_in(value):
     """The numpy arrays inside an argument (an array, or a tuple such as a cache)."""
     if isinstance(value, np.ndarray):
         return [value]
     if isinstance(value, tuple):
-        return [a for item in value for a in _arrays_in(item)]
+        return [a for item in value for a in arrays_in(item)]
     return []
 
 
@@ -55,7 +55,7 @@ def call_student(fn, name, *args, **kwargs):
     are silenced: the values are what gets graded.
     """
     _refuse_reference(fn, name)
-    arrays = [a for value in (*args, *kwargs.values()) for a in _arrays_in(value)]
+    arrays = [a for value in (*args, *kwargs.values()) for a in arrays_in(value)]
     before = [a.copy() for a in arrays]
     called = []
 
