@@ -1,10 +1,25 @@
 """Input validation shared by the numpy reference code.
 
-Every public function checks its arguments with :func:`check_shapes`, so a wrong
-shape gives a ``ValueError`` that names the argument, the shape it got and the
-shape it expected, instead of a broadcast that silently computes something else.
+Every public function of :mod:`~rnncourse.rnn`, :mod:`~rnncourse.lstm` and
+:mod:`~rnncourse.gru` checks its array arguments with one call of :func:`validate`,
+the course's single validation idiom::
+
+    (x, h_prev, Wx, Wh, b), sizes = validate(
+        x=(x, ("N", "D")), h_prev=(h_prev, ("N", "H")),
+        Wx=(Wx, ("D", "H")), Wh=(Wh, ("H", "H")), b=(b, ("H",)),
+    )
+
+It turns every argument into a float array (:func:`as_float_array`) and checks the shapes
+(:func:`check_shapes`, or :func:`check_gated_shapes` when a dimension is named like ``"4H"``),
+so a wrong dtype or shape gives a ``ValueError`` that names the argument, the shape it got
+and the shape it expected, instead of a broadcast that silently computes something else.
+Scalar options (a truncation length) are checked by :func:`check_positive_int`.
 """
+import re
+
 import numpy as np
+
+_GATE_DIM = re.compile(r"^(\d+)H$")  # "4H": a gate dimension of 4 blocks of H columns
 
 
 def as_float_array(name, value):
@@ -19,6 +34,36 @@ def as_float_array(name, value):
     if array.dtype.kind in "iub":
         return array.astype(np.float64)
     raise ValueError(f"{name} must be a numeric array, got dtype {array.dtype}")
+
+
+def validate(**arguments):
+    """Convert array arguments to float arrays and check their shapes, in one call.
+
+    Each keyword is ``name=(value, dims)`` with ``dims`` a tuple of dimension names such as
+    ``("N", "D")``; a name like ``"4H"`` is a gate dimension that must be 4 times H.
+    Returns ``(arrays, sizes)``: the converted arrays in the order of the keywords, and the
+    dict ``{dim name: size}``. Raises ``ValueError`` naming the first bad argument.
+
+    >>> (x, b), sizes = validate(x=([[1, 2, 3]], ("N", "D")), b=(np.zeros(3), ("D",)))
+    >>> x.dtype, sizes
+    (dtype('float64'), {'N': 1, 'D': 3})
+    """
+    arrays = {name: as_float_array(name, value) for name, (value, _) in arguments.items()}
+    checked = {name: (arrays[name], dims) for name, (_, dims) in arguments.items()}
+    gates = {int(m.group(1)) for _, dims in arguments.values() for d in dims if (m := _GATE_DIM.match(d))}
+    if len(gates) > 1:
+        raise TypeError(f"validate: one gate dimension per call, got {sorted(gates)}")
+    sizes = check_gated_shapes(gates.pop(), **checked) if gates else check_shapes(**checked)
+    return list(arrays.values()), sizes
+
+
+def check_positive_int(name, value, allow_none=False):
+    """Raise ``ValueError`` naming ``name`` unless ``value`` is an integer >= 1 (or None if allowed)."""
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        wanted = "None or an integer >= 1" if allow_none else "an integer >= 1"
+        raise ValueError(f"{name} must be {wanted}, got {value!r}")
 
 
 def check_shapes(**arguments):

@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_float_array, check_gated_shapes, check_shapes
+from ._validate import validate
 from .activations import sigmoid, tanh
 
 GATES = ("r", "z", "n")  # the order of the gate blocks in Wx, Wh, bx and bh
@@ -64,16 +64,6 @@ class GRUCache(NamedTuple):
     h: np.ndarray  # (N, T, H) every hidden state
 
 
-def _validate(x, x_name, x_dims, state, state_name, Wx, Wh, bx, bh):
-    x, state, Wx, Wh, bx, bh = (as_float_array(name, value) for name, value in zip(
-        (x_name, state_name, "Wx", "Wh", "bx", "bh"), (x, state, Wx, Wh, bx, bh)))
-    sizes = check_gated_shapes(3, **{
-        x_name: (x, x_dims), state_name: (state, ("N", "H")),
-        "Wx": (Wx, ("D", "3H")), "Wh": (Wh, ("H", "3H")), "bx": (bx, ("3H",)), "bh": (bh, ("3H",)),
-    })
-    return sizes, (x, state, Wx, Wh, bx, bh)
-
-
 def gru_step_forward(x, h_prev, Wx, Wh, bx, bh):
     """Run one time step of the GRU.
 
@@ -89,7 +79,10 @@ def gru_step_forward(x, h_prev, Wx, Wh, bx, bh):
         h_next: (N, H) new hidden state ``(1 - z) * n + z * h_prev``
         cache: :class:`GRUStepCache` for :func:`gru_step_backward`
     """
-    sizes, (x, h_prev, Wx, Wh, bx, bh) = _validate(x, "x", ("N", "D"), h_prev, "h_prev", Wx, Wh, bx, bh)
+    (x, h_prev, Wx, Wh, bx, bh), sizes = validate(
+        x=(x, ("N", "D")), h_prev=(h_prev, ("N", "H")),
+        Wx=(Wx, ("D", "3H")), Wh=(Wh, ("H", "3H")), bx=(bx, ("3H",)), bh=(bh, ("3H",)),
+    )
     H = sizes["H"]
     ax = x @ Wx + bx  # (N, 3H) input part of the three pre-activations
     ah = h_prev @ Wh + bh  # (N, 3H) recurrent part
@@ -113,8 +106,7 @@ def gru_step_backward(dh_next, cache):
         gradients of the loss with respect to each input of the step
     """
     x, h_prev, Wx, Wh, r, z, n, hn, h_next = cache
-    dh_next = as_float_array("dh_next", dh_next)
-    check_shapes(**{"cache.h_next": (h_next, ("N", "H"))}, dh_next=(dh_next, ("N", "H")))
+    (_, dh_next), _ = validate(**{"cache.h_next": (h_next, ("N", "H"))}, dh_next=(dh_next, ("N", "H")))
     dn = dh_next * (1 - z)
     dz = dh_next * (h_prev - n)
     dan = dn * (1 - n**2)  # gradient at n's pre-activation
@@ -148,7 +140,10 @@ def gru_forward(x, h0, Wx, Wh, bx, bh):
         h: (N, T, H) hidden state after every step
         cache: :class:`GRUCache` for :func:`gru_backward`
     """
-    sizes, (x, h0, Wx, Wh, bx, bh) = _validate(x, "x", ("N", "T", "D"), h0, "h0", Wx, Wh, bx, bh)
+    (x, h0, Wx, Wh, bx, bh), sizes = validate(
+        x=(x, ("N", "T", "D")), h0=(h0, ("N", "H")),
+        Wx=(Wx, ("D", "3H")), Wh=(Wh, ("H", "3H")), bx=(bx, ("3H",)), bh=(bh, ("3H",)),
+    )
     N, T, H = sizes["N"], sizes["T"], sizes["H"]
     dtype = np.result_type(x, h0, Wx, Wh, bx, bh)
     r, z, n, hn, h = (np.empty((N, T, H), dtype=dtype) for _ in range(5))
@@ -178,8 +173,7 @@ def gru_backward(dh, cache):
     Returns:
         dx: (N, T, D), dh0: (N, H), dWx: (D, 3H), dWh: (H, 3H), dbx: (3H,), dbh: (3H,)
     """
-    dh = as_float_array("dh", dh)
-    check_shapes(**{"cache.h": (cache.h, ("N", "T", "H"))}, dh=(dh, ("N", "T", "H")))
+    (_, dh), _ = validate(**{"cache.h": (cache.h, ("N", "T", "H"))}, dh=(dh, ("N", "T", "H")))
     x, Wx, Wh = cache.x, cache.Wx, cache.Wh
     T = x.shape[1]
     dx = np.zeros_like(x, dtype=np.result_type(x, dh))

@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_float_array, check_gated_shapes, check_shapes
+from ._validate import validate
 from .activations import sigmoid, tanh
 
 GATES = ("i", "f", "g", "o")  # the order of the gate blocks in Wx, Wh and b
@@ -63,10 +63,6 @@ class LSTMCache(NamedTuple):
     h: np.ndarray  # (N, T, H) every hidden state
 
 
-def _as_floats(names, values):
-    return [as_float_array(name, value) for name, value in zip(names, values)]
-
-
 def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
     """Run one time step of the LSTM.
 
@@ -83,10 +79,8 @@ def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
         c_next: (N, H) new cell state ``f * c_prev + i * g``
         cache: :class:`LSTMStepCache` for :func:`lstm_step_backward`
     """
-    x, h_prev, c_prev, Wx, Wh, b = _as_floats(("x", "h_prev", "c_prev", "Wx", "Wh", "b"),
-                                              (x, h_prev, c_prev, Wx, Wh, b))
-    sizes = check_gated_shapes(
-        4, x=(x, ("N", "D")), h_prev=(h_prev, ("N", "H")), c_prev=(c_prev, ("N", "H")),
+    (x, h_prev, c_prev, Wx, Wh, b), sizes = validate(
+        x=(x, ("N", "D")), h_prev=(h_prev, ("N", "H")), c_prev=(c_prev, ("N", "H")),
         Wx=(Wx, ("D", "4H")), Wh=(Wh, ("H", "4H")), b=(b, ("4H",)),
     )
     H = sizes["H"]
@@ -114,10 +108,8 @@ def lstm_step_backward(dh_next, dc_next, cache):
         gradients of the loss with respect to each input of the step
     """
     x, h_prev, c_prev, Wx, Wh, i, f, g, o, c_next, h_next = cache
-    dh_next = as_float_array("dh_next", dh_next)
-    dc_next = as_float_array("dc_next", dc_next)
-    check_shapes(**{"cache.h_next": (h_next, ("N", "H"))},
-                 dh_next=(dh_next, ("N", "H")), dc_next=(dc_next, ("N", "H")))
+    (_, dh_next, dc_next), _ = validate(**{"cache.h_next": (h_next, ("N", "H"))},
+                                        dh_next=(dh_next, ("N", "H")), dc_next=(dc_next, ("N", "H")))
     tanh_c = tanh(c_next)
     do = dh_next * tanh_c
     # c_next reaches the loss directly (dc_next) and through h_next = o * tanh(c_next)
@@ -155,10 +147,10 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
         h: (N, T, H) hidden state after every step
         cache: :class:`LSTMCache` for :func:`lstm_backward`
     """
-    x, h0, Wx, Wh, b = _as_floats(("x", "h0", "Wx", "Wh", "b"), (x, h0, Wx, Wh, b))
-    c0 = np.zeros_like(h0) if c0 is None else as_float_array("c0", c0)
-    sizes = check_gated_shapes(
-        4, x=(x, ("N", "T", "D")), h0=(h0, ("N", "H")), c0=(c0, ("N", "H")),
+    if c0 is None:
+        c0 = np.zeros_like(np.asarray(h0))  # same shape and dtype as h0; validated with it below
+    (x, h0, c0, Wx, Wh, b), sizes = validate(
+        x=(x, ("N", "T", "D")), h0=(h0, ("N", "H")), c0=(c0, ("N", "H")),
         Wx=(Wx, ("D", "4H")), Wh=(Wh, ("H", "4H")), b=(b, ("4H",)),
     )
     N, T, H = sizes["N"], sizes["T"], sizes["H"]
@@ -193,8 +185,7 @@ def lstm_backward(dh, cache):
     Returns:
         dx: (N, T, D), dh0: (N, H), dc0: (N, H), dWx: (D, 4H), dWh: (H, 4H), db: (4H,)
     """
-    dh = as_float_array("dh", dh)
-    check_shapes(**{"cache.h": (cache.h, ("N", "T", "H"))}, dh=(dh, ("N", "T", "H")))
+    (_, dh), _ = validate(**{"cache.h": (cache.h, ("N", "T", "H"))}, dh=(dh, ("N", "T", "H")))
     x, Wx, Wh = cache.x, cache.Wx, cache.Wh
     T = x.shape[1]
     dx = np.zeros_like(x, dtype=np.result_type(x, dh))

@@ -7,7 +7,7 @@ import pytest
 
 from rnncourse.gradcheck import numerical_gradient_array, rel_error
 from rnncourse.rnn import (
-    SequenceCache, StepCache, rnn_backward, rnn_backward_truncated, rnn_forward,
+    RNNCache, RNNStepCache, rnn_backward, rnn_backward_truncated, rnn_forward,
     rnn_step_backward, rnn_step_forward,
 )
 
@@ -73,7 +73,7 @@ def test_step_forward_by_hand_D2_H2():
     for activation, values in expected.items():
         h_next, cache = rnn_step_forward(x, h_prev, Wx, Wh, b, activation=activation)
         np.testing.assert_allclose(h_next, values, rtol=1e-14, atol=1e-15, err_msg=activation)
-        assert isinstance(cache, StepCache)
+        assert isinstance(cache, RNNStepCache)
 
 
 def test_step_forward_default_activation_is_tanh():
@@ -125,7 +125,7 @@ def _hand_sequence():
 def test_sequence_forward_and_backward_by_hand():
     h, cache = rnn_forward(**_hand_sequence(), activation="relu")
     np.testing.assert_allclose(h, [[[2.0], [2.5]]], rtol=1e-15)
-    assert isinstance(cache, SequenceCache)
+    assert isinstance(cache, RNNCache)
     dh = np.array([[[1.0], [3.0]]])
     dx, dh0, dWx, dWh, db = rnn_backward(dh, cache)
     # step 2: da_2 = 3;             dx_2 = 3*2 = 6;   sends 3*(-1) = -3 to h_1; dWx += 2*3; dWh += h_1*3 = 6; db += 3
