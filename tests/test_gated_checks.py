@@ -135,11 +135,15 @@ def failure(check, fn, **kwargs):
 
 
 def assert_graded_failure(check, fn, name, output, *fragments, **kwargs):
-    """The check fails naming the function and the wrong output, with a hint."""
+    """The check fails naming the function and the wrong output; a wrong value gets a hint
+    about the formula, a failure of another kind (None, shape, dtype) none."""
     message = failure(check, fn, **kwargs)
     assert name in message, message
     assert f"output {output}" in message, message
-    assert "Hint" in message, message
+    if "is wrong: relative error" in message:
+        assert "Hint" in message, message
+    if any(kind in message for kind in ("has shape", "is None", "return real numbers", "not an array")):
+        assert "Hint" not in message, message
     for fragment in fragments:
         assert fragment in message, (fragment, message)
     return message
@@ -353,7 +357,7 @@ def test_lstm_forward_bugs():
     assert_graded_failure(check, ignores_c0, "lstm_forward", "h", "c0 given", "start the cell state from it")
     assert_graded_failure(check, cell_not_carried, "lstm_forward", "h", "The first wrong time step is t=1",
                           "Carry both states")
-    assert_graded_failure(check, float32, "lstm_forward", "h", "dtype float32")
+    assert check(float32) is None  # right values kept in float32 earn the point
 
 
 def test_lstm_step_backward_bugs():
@@ -516,3 +520,34 @@ def test_gru_backward_bugs():
     assert_graded_failure(check, no_flow, "gru_backward", "dh0", "the dh_prev that step t+1")
     assert_graded_failure(check, dbh_overwritten, "gru_backward", "dbh", "sum of the dbh of all steps",
                           sizes=((2, 5, 3, 4),))
+
+
+# ============================================================================
+# Messages claim only what was measured
+# ============================================================================
+
+def test_gated_numeric_opinion_only_when_measured():
+    def dWh_transposed(dh_next, cache):  # a shape failure: no numeric gradient is computed
+        dx, dh_prev, dWx, dWh, dbx, dbh = good_gru_step_backward(dh_next, cache)
+        return dx, dh_prev, dWx, dWh.T, dbx, dbh
+
+    message = failure(grading.check_gru_step_backward, dWh_transposed, sizes=[(3, 4, 5)])
+    assert "output dWh has shape (15, 5), expected (5, 15)." in message, message
+    assert "numeric gradient" not in message and "Hint" not in message, message
+
+    def slightly_off(dh_next, dc_next, cache):  # off by 5e-7 relative: the numeric gradient agrees with it
+        grads = list(good_lstm_step_backward(dh_next, dc_next, cache))
+        grads[3] = grads[3] * (1 + 1e-6)
+        return tuple(grads)
+
+    message = failure(grading.check_lstm_step_backward, slightly_off, sizes=[(3, 4, 5)])
+    assert "output dWx is wrong" in message and "The numeric gradient is close to it" in message, message
+    assert "disagrees" not in message, message
+
+    def db_zero(dh_next, dc_next, cache):
+        grads = list(good_lstm_step_backward(dh_next, dc_next, cache))
+        grads[5] = np.zeros_like(grads[5])
+        return tuple(grads)
+
+    message = failure(grading.check_lstm_step_backward, db_zero, sizes=[(3, 4, 5)])
+    assert "output db is wrong" in message and "The numeric gradient disagrees with it too" in message, message

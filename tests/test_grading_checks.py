@@ -134,11 +134,15 @@ def failure(check, fn, **kwargs):
 
 
 def assert_graded_failure(check, fn, name, output, *fragments, **kwargs):
-    """The check fails naming the function and the wrong output, with a hint."""
+    """The check fails naming the function and the wrong output; a wrong value gets a hint
+    about the formula, a failure of another kind (None, shape, dtype) none."""
     message = failure(check, fn, **kwargs)
     assert name in message, message
     assert f"output {output}" in message, message
-    assert "Hint" in message, message
+    if "is wrong: relative error" in message:
+        assert "Hint" in message, message
+    if any(kind in message for kind in ("has shape", "is None", "return real numbers", "not an array")):
+        assert "Hint" not in message, message
     for fragment in fragments:
         assert fragment in message, (fragment, message)
     return message
@@ -346,8 +350,8 @@ def test_tanh_bugs():
     # forgets the factor 2: (1 - e^-a) / (1 + e^-a) is tanh(a / 2)
     assert_graded_failure(grading.check_tanh, lambda a: (1 - np.exp(-a)) / (1 + np.exp(-a)),
                           "tanh", "value", "relative error")
-    assert_graded_failure(grading.check_tanh, lambda a: np.tanh(a).astype(np.float32),
-                          "tanh", "value", "dtype float32, expected float64")
+    assert_graded_failure(grading.check_tanh, lambda a: np.tanh(a).astype(np.complex128),
+                          "tanh", "value", "dtype complex128: return real numbers")
 
 
 def test_sigmoid_bugs():
@@ -356,8 +360,8 @@ def test_sigmoid_bugs():
     # e^a / (1 + e^a) everywhere: inf / inf = NaN at a = 1000
     assert_graded_failure(grading.check_sigmoid, lambda a: np.exp(a) / (1 + np.exp(a)),
                           "sigmoid", "value", "NaN or inf", "'large values'")
-    assert_graded_failure(grading.check_sigmoid, lambda a: good_sigmoid(a).astype(np.float32),
-                          "sigmoid", "value", "dtype float32")
+    message = failure(grading.check_sigmoid, lambda a: np.exp(a) / (1 + np.exp(a)))
+    assert "Hint (value): e^-a overflows" in message or "Hint (value): e^a" in message, message
 
 
 def test_relu_bugs():
@@ -391,7 +395,7 @@ def test_step_forward_bugs():
     assert_graded_failure(check, Wh_transposed, "rnn_step_forward", "h_next", "relative error")
     assert_graded_failure(check, always_tanh, "rnn_step_forward", "h_next", "activation='relu'",
                           activation_names=("relu",))
-    assert_graded_failure(check, float32, "rnn_step_forward", "h_next", "dtype float32")
+    assert check(float32, activation_names=ALL_ACTIVATIONS) is None  # right values in float32: full marks
 
 
 def test_step_forward_wrong_return_values():
@@ -431,12 +435,12 @@ def test_forward_bugs():
     assert "rnn_forward must return 2 values (h, cache)" in message, message
 
 
-def test_forward_returning_float32():
+def test_forward_returning_float32_passes():
     def float32(x, h0, Wx, Wh, b, activation="tanh"):
         h, cache = good_forward(x, h0, Wx, Wh, b, activation)
         return h.astype(np.float32), cache
 
-    assert_graded_failure(grading.check_rnn_forward, float32, "rnn_forward", "h", "dtype float32")
+    assert grading.check_rnn_forward(float32, activation_names=ALL_ACTIVATIONS) is None
 
 
 # ============================================================================
@@ -476,7 +480,7 @@ def test_step_backward_bugs():
     message = assert_graded_failure(check, missing_transpose, "rnn_step_backward", "dx", "Wx.T",
                                     sizes=((3, 4, 4), (1, 2, 2)))
     assert "output dWx" not in message
-    assert_graded_failure(check, float32, "rnn_step_backward", "dx", "dtype float32")
+    assert check(float32, activation_names=ALL_ACTIVATIONS) is None  # right values in float32 pass
     message = failure(check, lambda dh_next, cache: good_step_backward(dh_next, cache)[:4])
     assert "rnn_step_backward must return 5 values (dx, dh_prev, dWx, dWh, db), got a tuple of length 4" in message
 
@@ -581,8 +585,7 @@ def test_numerical_gradient_bugs():
     assert_graded_failure(check, no_restore, "numerical_gradient", "grad", "sum(tanh(x @ A))", "put x[i] back")
     assert_graded_failure(check, divides_by_h, "numerical_gradient", "grad", "relative error")
     assert_graded_failure(check, lambda f, x, h=1e-5: None, "numerical_gradient", "grad", "is None")
-    assert_graded_failure(check, lambda f, x, h=1e-5: good_numerical_gradient(f, x, h).astype(np.float32),
-                          "numerical_gradient", "grad", "dtype float32")
+    assert check(lambda f, x, h=1e-5: good_numerical_gradient(f, x, h).astype(np.float32)) is None
 
 
 def test_numerical_gradient_array_bugs():
@@ -613,3 +616,86 @@ def test_numerical_gradient_array_bugs():
     assert_graded_failure(check, forgets_dout, "numerical_gradient_array", "grad", "relative error")
     assert_graded_failure(check, one_sided, "numerical_gradient_array", "grad", "centred difference")
     assert_graded_failure(check, no_restore, "numerical_gradient_array", "grad", "tanh(x @ A)")
+
+
+# ============================================================================
+# Messages claim only what was measured; hints match the kind of failure
+# ============================================================================
+
+def test_float16_values_fail_with_the_precision_named():
+    def float16(x, h_prev, Wx, Wh, b, activation="tanh"):  # computes in float16 (eps 1e-3)
+        args = [np.asarray(a, dtype=np.float16) for a in (x, h_prev, Wx, Wh, b)]
+        return np.tanh(args[0] @ args[2] + args[1] @ args[3] + args[4]), None
+
+    message = assert_graded_failure(grading.check_rnn_step_forward, float16, "rnn_step_forward", "h_next",
+                                    "relative error", "dtype float16", "compute in float64")
+    assert "Hint (h_next)" in message
+
+
+def test_dtype_failure_of_rnn_forward_gets_no_time_step_hint():
+    def complex_h(x, h0, Wx, Wh, b, activation="tanh"):
+        h, cache = good_forward(x, h0, Wx, Wh, b, activation)
+        return h.astype(np.complex128), cache
+
+    message = failure(grading.check_rnn_forward, complex_h)
+    assert "output h has dtype complex128: return real numbers" in message, message
+    assert "time step" not in message and "Hint" not in message, message
+
+
+def test_value_failure_of_rnn_forward_names_the_first_wrong_step():
+    def last_step_wrong(x, h0, Wx, Wh, b, activation="tanh"):
+        h, cache = good_forward(x, h0, Wx, Wh, b, activation)
+        h = h.copy()
+        h[:, -1] = 0.0
+        return h, cache
+
+    message = failure(grading.check_rnn_forward, last_step_wrong, sizes=[(2, 5, 3, 4)])
+    assert "The first wrong time step is t=4." in message, message
+    assert "Hint (h): h[:, t] is the hidden state after step t" in message, message
+
+
+def test_shape_failure_of_a_gradient_gets_no_numeric_opinion_nor_formula_hint():
+    def dWx_transposed(dh_next, cache):
+        dx, dh_prev, dWx, dWh, db = good_step_backward(dh_next, cache)
+        return dx, dh_prev, dWx.T, dWh, db  # (H, D) instead of (D, H)
+
+    message = failure(grading.check_rnn_step_backward, dWx_transposed, sizes=[(3, 4, 5)])
+    assert "output dWx has shape (5, 4), expected (4, 5)." in message, message
+    assert "numeric gradient" not in message and "Hint" not in message, message
+
+
+def test_numeric_opinion_says_when_it_agrees_with_the_student():
+    def slightly_off(dh_next, cache):  # dWx off by a relative 5e-7: above the tolerance, below numeric noise
+        dx, dh_prev, dWx, dWh, db = good_step_backward(dh_next, cache)
+        return dx, dh_prev, dWx * (1 + 1e-6), dWh, db
+
+    message = failure(grading.check_rnn_step_backward, slightly_off, sizes=[(3, 4, 5)])
+    assert "output dWx is wrong: relative error 5.0e-07" in message, message
+    assert "The numeric gradient is close to it" in message, message
+    assert "disagrees" not in message, message
+
+
+def test_numeric_opinion_says_when_it_disagrees_too():
+    def db_doubled(dh, cache):
+        dx, dh0, dWx, dWh, db = good_backward(dh, cache)
+        return dx, dh0, dWx, dWh, 2 * db
+
+    message = failure(grading.check_rnn_backward, db_doubled, sizes=[(2, 5, 3, 4)])
+    assert "output db is wrong" in message and "The numeric gradient disagrees with it too" in message, message
+    assert "output dWx" not in message  # only the wrong gradient is blamed, and only it gets an opinion
+
+
+def test_problem_knows_its_kind_and_survives_pickling():
+    import pickle
+
+    expected = np.zeros((2, 3))
+    kinds = {
+        "missing": None, "type": grading.Unreadable("dict"), "shape": np.zeros((3, 2)),
+        "dtype": np.zeros((2, 3), dtype=complex), "nonfinite": np.full((2, 3), np.nan), "value": np.ones((2, 3)),
+    }
+    for kind, got in kinds.items():
+        problem = grading.output_error("f", "c", "out", got, expected)
+        assert grading.problem_kind(problem) == kind, (kind, problem)
+        assert pickle.loads(pickle.dumps(problem)).kind == kind
+    assert grading.output_error("f", "c", "out", np.zeros((2, 3), dtype=np.float32), expected) is None
+    assert grading.output_error("f", "c", "out", np.zeros((2, 3), dtype=int), expected) is None

@@ -2,10 +2,15 @@
 
 Each ``check_<function>(fn, ...)`` runs the student's ``fn`` on seeded random
 inputs and edge cases (N=1, T=1, D=1, H=1), and compares every output with the
-reference implementation in this package. It also checks the shape and dtype of
-each output, that ``fn`` did not modify its inputs, and that ``fn`` is not the
-reference itself (nor calls it). When the reference disagrees with a backward
-function, the numeric gradient is computed as a second opinion.
+reference implementation in this package. It also checks the shape of each
+output, that ``fn`` did not modify its inputs, and that ``fn`` is not the
+reference itself (nor calls it). When a backward function's value disagrees with
+the reference, the numeric gradient is computed as a second opinion, and the
+message says whether it agrees.
+
+Values are graded, not dtypes: an output of any real dtype (float32, float64, ...)
+is compared with the float64 reference in float64 and passes when its relative error
+is below the tolerance, 1e-7 (see :mod:`~rnncourse.grading.core` for why).
 
 A check returns ``None`` when everything is right and raises ``AssertionError``
 with a message a student can act on otherwise: which function, which output,

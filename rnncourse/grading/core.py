@@ -1,6 +1,21 @@
 """The machinery of the checks: calling a student's function safely, cases and judges,
 comparing outputs, and messages. The checks themselves live in the chapter modules
 (:mod:`rnncourse.grading.rnn_checks`, ...); :mod:`rnncourse.grading` gathers them.
+
+**Dtype policy: values are graded, not dtypes.** An output of any real numeric dtype
+(float32, float64, even an integer array) is converted to float64 and passes when its
+relative error against the float64 reference is below the tolerance (``TOLERANCE``,
+1e-7). Why: the assignments ask for the right numbers, and a correct implementation that
+keeps a buffer in float32 (or returns a Python float) is correct; a dtype rule would take
+points from right answers while the tolerance already decides whether the precision is
+enough. Arithmetic done in float32 throughout (machine epsilon 1.2e-7) misses 1e-7 once a
+few roundings add up (a float32 ``rnn_step_forward`` is off by about 6e-7), and then the
+message says that the dtype is too coarse. Complex, object and string arrays fail ("return real numbers").
+
+**Messages claim only what was measured.** :func:`output_error` returns a :class:`Problem`,
+a message that also knows its kind (``"missing"``, ``"type"``, ``"shape"``, ``"dtype"``,
+``"nonfinite"`` or ``"value"``). Hints about the formula go with ``"value"`` failures only;
+:func:`numeric_second_opinion` reports what the numeric gradient said, agreeing or not.
 """
 import sys
 import warnings
@@ -96,42 +111,111 @@ def _unpack(result, name, output_names):
     return list(result)
 
 
-def output_error(name, case, output_name, got, expected, tolerance=TOLERANCE):
-    """Describe what is wrong with one output, or return None when it is right.
+class Problem(str):
+    """A failure message (a ``str``) that also knows what kind of failure it is.
 
-    ``got`` is the student's value, ``expected`` the reference's array; the
-    relative error must stay below ``tolerance``.
+    kind: ``"missing"`` (None), ``"type"`` (not an array), ``"shape"``, ``"dtype"`` (not real
+    numbers), ``"nonfinite"`` (NaN or inf) or ``"value"`` (relative error above the tolerance).
+    """
+
+    def __new__(cls, message, kind="value"):
+        problem = super().__new__(cls, message)
+        problem.kind = kind
+        return problem
+
+    def plus(self, text):
+        """The same kind of problem with ``text`` added to the message."""
+        return Problem(str(self) + text, self.kind)
+
+
+def problem_kind(problem):
+    """The kind of a problem; a plain message counts as a wrong value."""
+    return getattr(problem, "kind", "value")
+
+
+def output_error(name, case, output_name, got, expected, tolerance=TOLERANCE):
+    """Describe what is wrong with one output as a :class:`Problem`, or return None when it is right.
+
+    ``got`` is the student's value, ``expected`` the reference's array. Any real numeric
+    dtype is accepted: the values are compared in float64, and the relative error must stay
+    below ``tolerance`` (see the dtype policy in this module's docstring).
     """
     where = f"{name}, case {case}: output {output_name}"
     if got is None:
-        return f"{where} is None. Did you forget a `return`?"
+        return Problem(f"{where} is None. Did you forget a `return`?", "missing")
     if isinstance(got, Unreadable):
-        return f"{where} is a {got.type_name}, not an array."
+        return Problem(f"{where} is a {got.type_name}, not an array.", "type")
     try:
         got = np.asarray(got)
     except Exception:
-        return f"{where} is a {type(got).__name__}, not an array."
+        return Problem(f"{where} is a {type(got).__name__}, not an array.", "type")
     if got.shape != expected.shape:
-        return f"{where} has shape {got.shape}, expected {expected.shape}."
-    if got.dtype != expected.dtype:
-        return f"{where} has dtype {got.dtype}, expected {expected.dtype}. Compute in {expected.dtype}; do not cast."
+        return Problem(f"{where} has shape {got.shape}, expected {expected.shape}.", "shape")
+    if got.dtype.kind not in "fiub":
+        return Problem(f"{where} has dtype {got.dtype}: return real numbers (a float array).", "dtype")
     if not np.all(np.isfinite(got)):
-        return f"{where} contains NaN or inf."
+        return Problem(f"{where} contains NaN or inf.", "nonfinite")
     error = gradcheck.rel_error(got, expected)
     if error > tolerance:
-        return f"{where} is wrong: relative error {error:.1e} (must be below {tolerance:.0e})."
+        message = f"{where} is wrong: relative error {error:.1e} (must be below {tolerance:.0e})."
+        if got.dtype.kind == "f" and np.finfo(got.dtype).eps > tolerance / 10:
+            message += (f" It has dtype {got.dtype}, whose precision (machine epsilon "
+                        f"{np.finfo(got.dtype).eps:.1e}) is too coarse for this tolerance: compute in float64.")
+        return Problem(message, "value")
     return None
 
 
 def _fail_if_any(problems, hints, extra_hint=None):
-    """Raise one AssertionError listing every (output name, message) in ``problems``."""
+    """Raise one AssertionError listing every (output name, problem) in ``problems``.
+
+    ``hints[output]`` is added for a wrong value of that output, ``hints[(output, kind)]``
+    for a problem of another kind; ``extra_hint`` when several values are wrong at once.
+    """
     if not problems:
         return
-    lines = [message for _, message in problems]
-    lines += [f"Hint ({output}): {hints[output]}" for output, _ in problems if output in hints]
-    if extra_hint and len(problems) > 1:
+    lines = [str(problem) for _, problem in problems]
+    for output, problem in problems:
+        kind = problem_kind(problem)
+        hint = hints.get(output) if kind == "value" else hints.get((output, kind))
+        if hint:
+            lines.append(f"Hint ({output}): {hint}")
+    if extra_hint and sum(problem_kind(p) == "value" for _, p in problems) > 1:
         lines.append("Hint: " + extra_hint)
     raise AssertionError("\n".join(lines))
+
+
+# Centred differences (h = 1e-5) of the smooth functions the checks use agree with the exact
+# gradient to about 1e-8; a student's gradient this close to them is nearly right.
+NUMERIC_AGREEMENT = 1e-6
+
+
+def numeric_second_opinion(problems, gradients, inputs, forward, upstream):
+    """Add to each wrong gradient value what the numeric gradient says about it.
+
+    problems: (output name, problem) pairs; the gradient ``"dWx"`` is the one with respect
+    to ``inputs["Wx"]``, of ``sum(forward(**inputs) * upstream)``. Only problems of kind
+    ``"value"`` get a numeric gradient (a missing, shape or dtype problem needs none), and
+    the message says whether it agrees with the student's value, with the measured error.
+    """
+    with_numeric = []
+    for output, problem in problems:
+        if problem_kind(problem) == "value":
+            name = output[1:]  # "dWx" -> "Wx", "dh_prev" -> "h_prev", "dbh" -> "bh"
+
+            def f(value, name=name):
+                return forward(**{**inputs, name: value})
+
+            numeric = gradcheck.numerical_gradient_array(f, inputs[name], upstream)
+            error = gradcheck.rel_error(np.asarray(gradients[output], dtype=np.float64), numeric)
+            if error > NUMERIC_AGREEMENT:
+                problem = problem.plus(f" The numeric gradient disagrees with it too: relative error {error:.1e}.")
+            else:
+                problem = problem.plus(
+                    f" The numeric gradient is close to it (relative error {error:.1e}; it is accurate to "
+                    f"about 1e-8 here), so your gradient is nearly right but not within {TOLERANCE:.0e} "
+                    "of the exact one.")
+        with_numeric.append((output, problem))
+    return with_numeric
 
 
 # ----------------------------------------------------------------------------

@@ -7,7 +7,10 @@ The backward functions receive the reference caches (:class:`~rnncourse.lstm.LST
 import numpy as np
 
 from .. import gradcheck, gru, lstm
-from .core import TOLERANCE, Case, Unreadable, _fail_if_any, _unpack, output_error, register_references, run_cases
+from .core import (
+    TOLERANCE, Case, _fail_if_any, _unpack, numeric_second_opinion, output_error, problem_kind,
+    register_references, run_cases,
+)
 
 __all__ = [
     "GATED_STEP_SIZES", "GATED_SEQUENCE_SIZES",
@@ -100,36 +103,12 @@ def _problems(case, got, expected, names):
 def _first_wrong_step(problem, got, expected):
     """Add the first wrong time step to a message about an (N, T, H) output."""
     T = expected.shape[1]
-    if problem and "relative error" in problem and T > 1:
+    if problem and problem_kind(problem) == "value" and T > 1:
         first = next((t for t in range(T)
                       if gradcheck.rel_error(np.asarray(got)[:, t], expected[:, t]) > TOLERANCE), None)
         if first is not None:
-            problem += f" The first wrong time step is t={first}."
+            problem = problem.plus(f" The first wrong time step is t={first}.")
     return problem
-
-
-def _numeric_second_opinion(problems, gradients, inputs, forward, upstream):
-    """Add to each wrong gradient what the numeric gradient of ``sum(forward(**inputs) * upstream)`` says.
-
-    The gradient ``dname`` is the one with respect to ``inputs[name]``.
-    """
-    with_numeric = []
-    for output, message in problems:
-        name = output[1:]  # "dWx" -> "Wx", "dc_prev" -> "c_prev", "dbh" -> "bh"
-
-        def f(value, name=name):
-            return forward(**{**inputs, name: value})
-
-        numeric = gradcheck.numerical_gradient_array(f, inputs[name], upstream)
-        got = gradients[output]
-        if not isinstance(got, Unreadable) and np.shape(got) == numeric.shape:
-            try:
-                error = gradcheck.rel_error(np.asarray(got, dtype=np.float64), numeric)
-                message += f" The numeric gradient disagrees with it too: relative error {error:.1e}."
-            except (TypeError, ValueError):
-                pass
-        with_numeric.append((output, message))
-    return with_numeric
 
 
 # ----------------------------------------------------------------------------
@@ -234,7 +213,7 @@ def _judge_lstm_step_backward(case, result):
     dh_next, dc_next, cache = case.args
     expected = dict(zip(LSTM_STEP_GRADIENTS, lstm.lstm_step_backward(dh_next, dc_next, cache)))
     got = dict(zip(LSTM_STEP_GRADIENTS, _unpack(result, case.function, LSTM_STEP_GRADIENTS)))
-    problems = _numeric_second_opinion(_problems(case, got, expected, LSTM_STEP_GRADIENTS), got,
+    problems = numeric_second_opinion(_problems(case, got, expected, LSTM_STEP_GRADIENTS), got,
                                        case.context["inputs"], _lstm_step_outputs, np.stack([dh_next, dc_next]))
     _fail_if_any(problems, _LSTM_STEP_GRADIENT_HINTS, _LSTM_DA_HINT)
 
@@ -269,7 +248,7 @@ def _judge_lstm_backward(case, result):
     dh, cache = case.args
     expected = dict(zip(LSTM_GRADIENTS, lstm.lstm_backward(dh, cache)))
     got = dict(zip(LSTM_GRADIENTS, _unpack(result, case.function, LSTM_GRADIENTS)))
-    problems = _numeric_second_opinion(_problems(case, got, expected, LSTM_GRADIENTS), got,
+    problems = numeric_second_opinion(_problems(case, got, expected, LSTM_GRADIENTS), got,
                                        case.context["inputs"], _lstm_sequence_output, dh)
     _fail_if_any(problems, _LSTM_SEQUENCE_HINTS, _LSTM_FLOW_HINT)
 
@@ -380,7 +359,7 @@ def _judge_gru_step_backward(case, result):
     dh_next, cache = case.args
     expected = dict(zip(GRU_STEP_GRADIENTS, gru.gru_step_backward(dh_next, cache)))
     got = dict(zip(GRU_STEP_GRADIENTS, _unpack(result, case.function, GRU_STEP_GRADIENTS)))
-    problems = _numeric_second_opinion(_problems(case, got, expected, GRU_STEP_GRADIENTS), got,
+    problems = numeric_second_opinion(_problems(case, got, expected, GRU_STEP_GRADIENTS), got,
                                        case.context["inputs"], _gru_step_output, dh_next)
     _fail_if_any(problems, _GRU_STEP_GRADIENT_HINTS, _GRU_GATES_HINT)
 
@@ -414,7 +393,7 @@ def _judge_gru_backward(case, result):
     dh, cache = case.args
     expected = dict(zip(GRU_GRADIENTS, gru.gru_backward(dh, cache)))
     got = dict(zip(GRU_GRADIENTS, _unpack(result, case.function, GRU_GRADIENTS)))
-    problems = _numeric_second_opinion(_problems(case, got, expected, GRU_GRADIENTS), got,
+    problems = numeric_second_opinion(_problems(case, got, expected, GRU_GRADIENTS), got,
                                        case.context["inputs"], _gru_sequence_output, dh)
     _fail_if_any(problems, _GRU_SEQUENCE_HINTS, _GRU_FLOW_HINT)
 

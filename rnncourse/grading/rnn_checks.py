@@ -2,7 +2,10 @@
 import numpy as np
 
 from .. import activations, gradcheck, rnn
-from .core import TOLERANCE, Case, Unreadable, _fail_if_any, _unpack, output_error, register_references, run_cases
+from .core import (
+    TOLERANCE, Case, _fail_if_any, _unpack, numeric_second_opinion, output_error, problem_kind,
+    register_references, run_cases,
+)
 
 register_references(
     activations.tanh, activations.sigmoid, activations.relu,
@@ -69,16 +72,19 @@ def sequence_inputs(seed, N, T, D, H):
 # ----------------------------------------------------------------------------
 
 _ACTIVATION_HINTS = {
-    "tanh": "tanh(a) = (e^a - e^-a) / (e^a + e^-a); np.tanh is allowed.",
-    "sigmoid": "sigmoid(a) = 1 / (1 + e^-a); for a < 0 use e^a / (1 + e^a) so nothing overflows.",
-    "relu": "relu(a) = max(a, 0) element-wise: np.maximum(a, 0).",
+    "tanh": {"value": "tanh(a) = (e^a - e^-a) / (e^a + e^-a); np.tanh is allowed.",
+             ("value", "nonfinite"): "e^a overflows for large |a|: use np.tanh, or 1 - 2 / (e^(2a) + 1)."},
+    "sigmoid": {"value": "sigmoid(a) = 1 / (1 + e^-a).",
+                ("value", "nonfinite"): "e^-a overflows for a = -1000: for a < 0 use the equal form "
+                                        "e^a / (1 + e^a), so nothing overflows."},
+    "relu": {"value": "relu(a) = max(a, 0) element-wise: np.maximum(a, 0)."},
 }
 
 
 def _judge_activation(case, result):
     reference, _ = activations.get_activation(case.function)
     problem = output_error(case.function, case.label, "value", result, reference(case.args[0]))
-    _fail_if_any([("value", problem)] if problem else [], {"value": _ACTIVATION_HINTS[case.function]})
+    _fail_if_any([("value", problem)] if problem else [], _ACTIVATION_HINTS[case.function])
 
 
 def activation_cases(name, seed=0):
@@ -158,11 +164,11 @@ def _judge_forward(case, result):
     h, _ = _unpack(result, case.function, ("h", "cache"))
     problem = output_error(case.function, case.label, "h", h, expected)
     T = expected.shape[1]
-    if problem and "relative error" in problem and T > 1:
+    if problem_kind(problem) == "value" and problem and T > 1:
         first_wrong = next((t for t in range(T)
                             if gradcheck.rel_error(np.asarray(h)[:, t], expected[:, t]) > TOLERANCE), None)
         if first_wrong is not None:
-            problem += f" The first wrong time step is t={first_wrong}."
+            problem = problem.plus(f" The first wrong time step is t={first_wrong}.")
     _fail_if_any([("h", problem)] if problem else [], {"h": (
         "h[:, t] is the hidden state after step t; step t reads x[:, t] and the state of "
         "step t-1 (h0 for t = 0), not h0 at every step.")})
@@ -191,37 +197,19 @@ STEP_GRADIENTS = ("dx", "dh_prev", "dWx", "dWh", "db")
 SEQUENCE_GRADIENTS = ("dx", "dh0", "dWx", "dWh", "db")
 
 
-def _numeric_second_opinion(problems, gradients, inputs, forward, upstream):
-    """Add the numeric gradient's verdict to each wrong gradient's message."""
-    with_numeric = []
-    for output, message in problems:
-        name = output[1:]  # "dWx" -> "Wx", "dh_prev" -> "h_prev"
-
-        def f(value, name=name):
-            return forward(**{**inputs, name: value})
-
-        numeric = gradcheck.numerical_gradient_array(f, inputs[name], upstream)
-        got = gradients[output]
-        if not isinstance(got, Unreadable) and np.shape(got) == numeric.shape:
-            error = gradcheck.rel_error(np.asarray(got, dtype=np.float64), numeric)
-            message += f" The numeric gradient disagrees with it too: relative error {error:.1e}."
-        with_numeric.append((output, message))
-    return with_numeric
-
-
 def _judge_step_backward(case, result):
     dh_next, cache = case.args
     expected = dict(zip(STEP_GRADIENTS, rnn.rnn_step_backward(dh_next, cache)))
     got = dict(zip(STEP_GRADIENTS, _unpack(result, case.function, STEP_GRADIENTS)))
     problems = [(k, p) for k in STEP_GRADIENTS if (p := output_error(case.function, case.label, k, got[k], expected[k]))]
-    problems = _numeric_second_opinion(
+    problems = numeric_second_opinion(
         problems, got, case.context["inputs"],
         lambda **kw: rnn.rnn_step_forward(**kw, activation=cache.activation)[0], dh_next)
     _fail_if_any(problems, _STEP_GRADIENT_HINTS, _DA_HINT)
 
 
 def rnn_step_backward_cases(seed=0, sizes=STEP_SIZES, activation_names=("tanh",)):
-    """Cases of ``rnn_step_backward(dh_next, cache)``; ``cache`` is the reference :class:`~rnncourse.rnn.StepCache`."""
+    """Cases of ``rnn_step_backward(dh_next, cache)``; ``cache`` is the reference :class:`~rnncourse.rnn.RNNStepCache`."""
     cases = []
     for N, D, H in sizes:
         inputs = step_inputs(seed, N, D, H)
@@ -236,7 +224,7 @@ def rnn_step_backward_cases(seed=0, sizes=STEP_SIZES, activation_names=("tanh",)
 def check_rnn_step_backward(fn, seed=0, sizes=STEP_SIZES, activation_names=("tanh",)):
     """Check ``fn(dh_next, cache) -> (dx, dh_prev, dWx, dWh, db)``.
 
-    ``cache`` is the :class:`rnncourse.rnn.StepCache` of the reference forward step.
+    ``cache`` is the :class:`rnncourse.rnn.RNNStepCache` of the reference forward step.
     """
     run_cases(fn, rnn_step_backward_cases(seed, sizes, activation_names))
 
@@ -250,7 +238,7 @@ def _judge_sequence_backward(case, result):
                 if (p := output_error(case.function, case.label, g, got[g], expected[g]))]
     hints = dict(_SEQUENCE_GRADIENT_HINTS)
     if truncation is None:
-        problems = _numeric_second_opinion(
+        problems = numeric_second_opinion(
             problems, got, case.context["inputs"],
             lambda **kw: rnn.rnn_forward(**kw, activation=cache.activation)[0], dh)
         flow = _FLOW_HINT
@@ -277,14 +265,14 @@ def _sequence_backward_cases(name, seed, sizes, activation_names, truncations):
 
 
 def rnn_backward_cases(seed=0, sizes=SEQUENCE_SIZES, activation_names=("tanh",)):
-    """Cases of ``rnn_backward(dh, cache)``; ``cache`` is the reference :class:`~rnncourse.rnn.SequenceCache`."""
+    """Cases of ``rnn_backward(dh, cache)``; ``cache`` is the reference :class:`~rnncourse.rnn.RNNCache`."""
     return _sequence_backward_cases("rnn_backward", seed, sizes, activation_names, (None,))
 
 
 def check_rnn_backward(fn, seed=0, sizes=SEQUENCE_SIZES, activation_names=("tanh",)):
     """Check ``fn(dh, cache) -> (dx, dh0, dWx, dWh, db)``.
 
-    ``cache`` is the :class:`rnncourse.rnn.SequenceCache` of the reference forward pass.
+    ``cache`` is the :class:`rnncourse.rnn.RNNCache` of the reference forward pass.
     """
     run_cases(fn, rnn_backward_cases(seed, sizes, activation_names))
 
