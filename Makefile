@@ -14,7 +14,7 @@ export PATH := $(BIN):$(PATH)
 ASSIGNMENTS := $(notdir $(wildcard assignments/source/*))
 PYTEST_ARGS ?=
 
-.PHONY: book book-cached test bench assignments venv sandbox browser notebooks clean
+.PHONY: book book-cached chapter test bench assignments venv sandbox browser notebooks clean
 
 venv: $(INSTALLED)
 
@@ -38,6 +38,22 @@ book: $(INSTALLED) assignments
 book-cached: $(INSTALLED)
 	jupyter-book build --all -W -n --keep-going .
 	@echo "The book is at $(abspath _build/html/index.html)"
+
+# One chapter alone, executed and rendered into _build/chapter/<CH>/, for authors: `make chapter CH=ch03`.
+# Errors, stderr output and malformed {claim} boxes show as warnings. Links to other pages cannot
+# resolve in a one-page build (those warnings are expected); check them with `make book-cached`.
+# The one-page build reads paths from the page's folder, so it gets a copy of _config.yml with
+# absolute ones.
+CHAPTER_SOURCE = $(firstword $(wildcard book/$(CH)_*.md))
+chapter: $(INSTALLED)
+	@test -n "$(CH)" -a -n "$(CHAPTER_SOURCE)" || { echo "usage: make chapter CH=ch03 (book/ch03_*.md must exist)"; exit 2; }
+	mkdir -p _build/chapter
+	python -c 'import yaml; c = yaml.safe_load(open("_config.yml")); s = c["sphinx"]; \
+	  s["config"]["bibtex_bibfiles"] = ["$(abspath book/references.bib)"]; \
+	  s["local_extensions"] = {k: "$(abspath .)/" + v for k, v in s["local_extensions"].items()}; \
+	  yaml.safe_dump(c, open("_build/chapter/_config.yml", "w"))'
+	jupyter-book build $(CHAPTER_SOURCE) --config _build/chapter/_config.yml --path-output _build/chapter/$(CH)
+	@echo "The chapter is at $(abspath _build/chapter/$(CH))/_build/_page/$(basename $(notdir $(CHAPTER_SOURCE)))/html/$(basename $(notdir $(CHAPTER_SOURCE))).html"
 
 assignments: $(INSTALLED) sandbox
 	cd assignments && for a in $(ASSIGNMENTS); do nbgrader generate_assignment "$$a" --force --log-level=WARN; done
