@@ -14,7 +14,7 @@ export PATH := $(BIN):$(PATH)
 ASSIGNMENTS := $(notdir $(wildcard assignments/source/*))
 PYTEST_ARGS ?=
 
-.PHONY: book book-cached chapter test bench assignments venv sandbox browser notebooks clean
+.PHONY: book book-cached chapter test bench assignments venv sandbox browser postgres notebooks clean
 
 venv: $(INSTALLED)
 
@@ -63,11 +63,15 @@ assignments: $(INSTALLED) sandbox
 browser:
 	@tools/ensure-package.sh chromium chromium "the browser test of the book"
 
+# PostgreSQL (Debian's postgresql) for the test of a Postgres gradebook (tests/test_postgres_gradebook.py).
+postgres:
+	@tools/ensure-package.sh pg_createcluster postgresql "the Postgres gradebook test"
+
 # The .ipynb twin of every chapter (for Colab, Binder and download), from its MyST source.
 notebooks: $(INSTALLED)
 	for f in book/ch*.md; do jupytext --quiet --to ipynb "$$f"; done
 
-test: $(INSTALLED) sandbox browser
+test: $(INSTALLED) sandbox browser postgres
 	python -m pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 # Benchmarks (ratios printed, not timed tests): numpy vs torch, scaling, grading latency.
