@@ -11,6 +11,11 @@ transposes of PyTorch's ``weight_ih_l0`` and ``weight_hh_l0``, and ``b`` is the 
 of its two biases, so the same numbers load into ``torch.nn.RNN``
 (see :mod:`rnncourse.torch_compat`).
 
+Caches are named as in :mod:`~rnncourse.lstm` and :mod:`~rnncourse.gru`: :class:`RNNStepCache`
+for one step, :class:`RNNCache` for a sequence, and :func:`rnn_step_cache` picks step ``t``
+out of a sequence cache. :func:`rnn_backward` is plain backpropagation through time;
+:func:`rnn_backward_truncated` runs it on each chunk of the sequence.
+
 Every function is pure: it returns new arrays and never writes into its inputs.
 """
 from typing import NamedTuple
