@@ -1,12 +1,16 @@
-"""Run every benchmark of this folder and print everything.
+"""Run every benchmark of this folder and print everything (``make bench``).
 
-Quick settings by default (a few minutes on 2 cores); ``--full`` uses the full sizes and repeats.
-Run: .venv/bin/python benchmarks/run_all.py [--full] [--out DIR]
-(DIR receives numpy_vs_torch.json and scaling.png; default a temporary folder)
+1. numpy (rnncourse.fast) against PyTorch CPU at the standard size, float64 and float32, in
+   interleaved rounds: ratios and share of the GEMM rate with their quartiles, and the goals.
+2. Scaling of time and memory in T and H (exponents).
+3. Grading latency of the assignments' test cells.
+
+Run: .venv/bin/python benchmarks/run_all.py [--full] [--threads N] [--out DIR]
+``--full`` adds the small and large sizes, the teaching code and more rounds. With ``--out DIR``
+the results are also written there as JSON (numpy_vs_torch.json, scaling.json) with a plot.
 """
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -19,14 +23,18 @@ import scaling  # noqa: E402
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true")
+    parser.add_argument("--threads", type=int, default=None, help="BLAS and torch threads (default all cores)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    out = args.out or Path(tempfile.mkdtemp(prefix="rnncourse-bench-"))
-    out.mkdir(parents=True, exist_ok=True)
-    quick = [] if args.full else ["--quick"]
+    vs_torch = ["--repeats", "15"] + (["--sizes", "small", "standard", "large", "--teaching"] if args.full else [])
+    vs_torch += ["--threads", str(args.threads)] if args.threads else []
+    scale = [] if args.full else ["--quick"]
+    if args.out:
+        vs_torch += ["--json", str(args.out / "numpy_vs_torch.json")]
+        scale += ["--json", str(args.out / "scaling.json"), "--plot", str(args.out / "scaling.png")]
     for title, run in [
-        ("numpy vs torch CPU", lambda: numpy_vs_torch.main(quick + ["--json", str(out / "numpy_vs_torch.json")])),
-        ("scaling in T and H", lambda: scaling.main([str(out / "scaling.png")] + quick)),
+        ("numpy vs torch CPU", lambda: numpy_vs_torch.main(vs_torch)),
+        ("scaling in T and H", lambda: scaling.main(scale)),
         ("grading latency", lambda: grading_latency.main(["--repeats", "3" if args.full else "1"])),
     ]:
         print(f"\n=== {title} ===", flush=True)

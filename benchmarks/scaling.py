@@ -1,23 +1,30 @@
-"""How time and cache memory of forward + backward grow with T and with H.
+"""How time and memory of forward + backward grow with T and with H; the exponents as data.
 
-For the teaching and the fast numpy RNN, LSTM and GRU: the median time of one forward + backward
-and the bytes of the forward's cache, for T = 10..160 (N=16, D=H=64) and H = 16..256 (N=16, T=20,
-D=H). Prints the exponent of a least-squares fit of log(value) on log(T) or log(H) next to what
-the analysis expects: time O(T*H**2) (exponent 1 in T, 2 in H, approached only once the H**2
-matrix products outweigh the O(H) element-wise work and the per-step overhead), cache O(N*T*H)
-(exponent 1 in T and 1 in H; the weights in the cache add O(H**2)). Saves a log-log plot.
+For the teaching and the fast numpy RNN, LSTM and GRU: the median time of one forward + backward,
+the bytes of the forward's cache, and the peak of the memory numpy allocates during forward +
+backward (tracemalloc), for T = 10..160 (N=16, D=H=64) and H = 16..256 (N=16, T=20, D=H).
+The exponent is the slope of a least-squares fit of log(value) on log(T) or log(H). The analysis
+expects time O(T*H**2) (exponent 1 in T; 2 in H once the H**2 matrix products outweigh the O(H)
+element-wise work and the per-step overhead, so the slope over the two largest H is given too),
+and memory O(N*T*H) (exponent 1 in T and 1 in H; the weights add O(H**2)).
+BLAS runs on one thread (threadpoolctl) so that other load on the machine disturbs it least.
 
-Run: .venv/bin/python benchmarks/scaling.py scaling.png [--quick]
+Run: .venv/bin/python benchmarks/scaling.py [--json benchmarks/results/scaling-DATE.json] [--plot scaling.png] [--quick]
 """
 import argparse
+import datetime
+import json
 import sys
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from rnncourse.benchmark import _args, make_inputs, numpy_step, time_call  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from numpy_vs_torch import machine  # noqa: E402
 from rnncourse import fast, gru, lstm, rnn  # noqa: E402
+from rnncourse.benchmark import _args, blas_limit, make_inputs, numpy_step, time_call  # noqa: E402
 
 FORWARD = {
     ("rnn", False): rnn.rnn_forward, ("lstm", False): lstm.lstm_forward, ("gru", False): gru.gru_forward,
@@ -26,70 +33,121 @@ FORWARD = {
 
 
 def cache_bytes(cache):
-    """Bytes of the distinct arrays a cache holds."""
+    """Bytes of the distinct arrays a cache holds (a cache of caches is walked)."""
     seen = {}
-    for value in cache:
+
+    def walk(value):
         if isinstance(value, np.ndarray):
-            seen[id(value)] = value.nbytes
+            base = value if value.base is None else value.base
+            seen[id(base)] = getattr(base, "nbytes", value.nbytes)
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                walk(item)
+
+    walk(cache)
     return sum(seen.values())
+
+
+def peak_bytes(step):
+    """Peak bytes allocated (numpy's buffers included) while ``step()`` runs once."""
+    tracemalloc.start()
+    try:
+        step()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def measure(cell, is_fast, N, T, D, H, repeats):
     data = make_inputs(cell, N, T, D, H)
-    seconds = time_call(numpy_step(cell, data, fast=is_fast), repeats)
+    step = numpy_step(cell, data, fast=is_fast)
+    seconds = time_call(step, repeats)
     _, cache = FORWARD[cell, is_fast](*_args(cell, data))
-    return seconds, cache_bytes(cache)
+    return {"seconds": seconds, "cache_bytes": cache_bytes(cache), "peak_bytes": peak_bytes(step)}
 
 
 def slope(xs, ys):
     return float(np.polyfit(np.log(xs), np.log(ys), 1)[0])
 
 
+def exponents(Ts, Hs, by_T, by_H):
+    """Fitted exponents of time, cache and peak memory against T and H."""
+    out = {}
+    for key in ("seconds", "cache_bytes", "peak_bytes"):
+        name = {"seconds": "time", "cache_bytes": "cache", "peak_bytes": "peak"}[key]
+        out[f"{name}_T"] = slope(Ts, [m[key] for m in by_T])
+        out[f"{name}_H"] = slope(Hs, [m[key] for m in by_H])
+    out["time_H_top"] = slope(Hs[-2:], [m["seconds"] for m in by_H[-2:]])
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("plot", type=Path, help="where to save the log-log plot (png, svg, pdf)")
+    parser.add_argument("--json", type=Path, help="write the measurements and exponents here")
+    parser.add_argument("--plot", type=Path, help="save a log-log plot here (png, svg, pdf)")
     parser.add_argument("--quick", action="store_true", help="fewer points and repeats")
     args = parser.parse_args(argv)
     Ts = [10, 20, 40, 80] if args.quick else [10, 20, 40, 80, 160]
     Hs = [16, 32, 64, 128] if args.quick else [16, 32, 64, 128, 256]
     repeats = 3 if args.quick else 5
     N, H_fixed, T_fixed = 16, 64, 20
-    results = {}
-    for cell in ("rnn", "lstm", "gru"):
-        for is_fast in (False, True):
-            by_T = [measure(cell, is_fast, N, T, H_fixed, H_fixed, repeats) for T in Ts]
-            by_H = [measure(cell, is_fast, N, T_fixed, H, H, repeats) for H in Hs]
-            results[cell, is_fast] = by_T, by_H
-    print(f"Scaling of forward + backward (N={N}; against T: D=H={H_fixed}; against H: T={T_fixed}, D=H)")
-    print(f"{'cell':<5} {'code':<9} {'time~T^':>8} {'time~H^':>8} {'cache~T^':>9} {'cache~H^':>9}"
-          "   expected: time T^1 H^2, cache T^1 H^1")
-    for (cell, is_fast), (by_T, by_H) in results.items():
-        print(f"{cell:<5} {'fast' if is_fast else 'teaching':<9} "
-              f"{slope(Ts, [s for s, _ in by_T]):8.2f} {slope(Hs, [s for s, _ in by_H]):8.2f} "
-              f"{slope(Ts, [b for _, b in by_T]):9.2f} {slope(Hs, [b for _, b in by_H]):9.2f}")
-    print(f"time exponent in H over the two largest H ({Hs[-2]}, {Hs[-1]}), where the H**2 products dominate:")
-    for (cell, is_fast), (_, by_H) in results.items():
-        print(f"  {cell:<5} {'fast' if is_fast else 'teaching':<9} {slope(Hs[-2:], [s for s, _ in by_H[-2:]]):.2f}")
+    result = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+              "machine": machine(), "numpy": np.__version__, "blas_threads": 1,
+              "setup": {"N": N, "T_values": Ts, "H_fixed": H_fixed, "H_values": Hs, "T_fixed": T_fixed,
+                        "repeats": repeats, "time": "median seconds of forward + backward"},
+              "expected": {"time_T": 1, "time_H": 2, "cache_T": 1, "cache_H": 1, "peak_T": 1, "peak_H": 1},
+              "cells": {}}
+    with blas_limit(1):
+        for cell in ("rnn", "lstm", "gru"):
+            for is_fast in (False, True):
+                by_T = [measure(cell, is_fast, N, T, H_fixed, H_fixed, repeats) for T in Ts]
+                by_H = [measure(cell, is_fast, N, T_fixed, H, H, repeats) for H in Hs]
+                result["cells"][f"{cell} {'fast' if is_fast else 'teaching'}"] = {
+                    "by_T": by_T, "by_H": by_H, "exponents": exponents(Ts, Hs, by_T, by_H)}
+    print(format_exponents(result))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=1))
+        print(f"wrote {args.json}")
+    if args.plot:
+        plot(result, args.plot)
+        print(f"saved {args.plot}")
+    return result
 
+
+def format_exponents(result):
+    """The fitted exponents of a :func:`main` result as a plain-text table."""
+    s = result["setup"]
+    lines = [f"Scaling of forward + backward, {result['date']}, {result['machine']}",
+             f"N={s['N']}; against T: D=H={s['H_fixed']}, T={s['T_values']}; against H: T={s['T_fixed']}, "
+             f"D=H={s['H_values']}; BLAS threads {result['blas_threads']}",
+             f"{'code':<14} {'time~T^':>8} {'time~H^':>8} {'(top 2 H)':>9} {'cache~T^':>9} {'cache~H^':>9} "
+             f"{'peak~T^':>8} {'peak~H^':>8}    expected: time T^1 H^2, memory T^1 H^1"]
+    for name, cell in result["cells"].items():
+        e = cell["exponents"]
+        lines.append(f"{name:<14} {e['time_T']:8.2f} {e['time_H']:8.2f} {e['time_H_top']:9.2f} "
+                     f"{e['cache_T']:9.2f} {e['cache_H']:9.2f} {e['peak_T']:8.2f} {e['peak_H']:8.2f}")
+    return "\n".join(lines)
+
+
+def plot(result, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    s = result["setup"]
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
-    for (cell, is_fast), (by_T, by_H) in results.items():
-        style = dict(marker="o", linestyle="-" if is_fast else "--", label=f"{cell} {'fast' if is_fast else 'teaching'}")
-        axes[0].loglog(Ts, [s * 1e3 for s, _ in by_T], **style)
-        axes[1].loglog(Hs, [s * 1e3 for s, _ in by_H], **style)
-        axes[2].loglog(Hs, [b / 2**20 for _, b in by_H], **style)
-    axes[0].set(xlabel="T", ylabel="ms, forward + backward", title=f"time against T (H={H_fixed})")
-    axes[1].set(xlabel="H (= D)", ylabel="ms, forward + backward", title=f"time against H (T={T_fixed})")
-    axes[2].set(xlabel="H (= D)", ylabel="MiB", title="cache size against H")
-    axes[1].loglog(Hs, [results["lstm", True][1][-1][0] * 1e3 * (h / Hs[-1]) ** 2 for h in Hs], "k:", label="slope 2")
+    for name, cell in result["cells"].items():
+        style = dict(marker="o", linestyle="-" if "fast" in name else "--", label=name)
+        axes[0].loglog(s["T_values"], [m["seconds"] * 1e3 for m in cell["by_T"]], **style)
+        axes[1].loglog(s["H_values"], [m["seconds"] * 1e3 for m in cell["by_H"]], **style)
+        axes[2].loglog(s["H_values"], [m["peak_bytes"] / 2**20 for m in cell["by_H"]], **style)
+    axes[0].set(xlabel="T", ylabel="ms, forward + backward", title=f"time against T (H={s['H_fixed']})")
+    axes[1].set(xlabel="H (= D)", ylabel="ms, forward + backward", title=f"time against H (T={s['T_fixed']})")
+    axes[2].set(xlabel="H (= D)", ylabel="MiB", title="peak memory against H")
     axes[1].legend(fontsize=7)
     fig.tight_layout()
-    args.plot.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.plot)
-    print(f"saved {args.plot}")
-    return results
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,11 @@
 - :func:`time_call`: median wall time of a call, after warm-up calls.
 - :func:`gemm_rate`: the machine's measured matrix-multiply rate in GFLOP/s, for given shapes.
 - :func:`rnn_flops`: the analytic FLOP count of a layer's forward and backward passes.
-- :func:`blas_threads`: how many threads numpy's BLAS uses (torch is set to the same).
-- :func:`compare_numpy_torch`: numpy (teaching and fast) against PyTorch CPU, one row per
-  cell, dtype and size; :func:`format_table` prints the rows.
+- :func:`blas_threads` / :func:`blas_limit`: the BLAS thread pools' size, read and set with
+  `threadpoolctl <https://github.com/joblib/threadpoolctl>`_ (numpy's and SciPy's OpenBLAS alike).
+- :func:`compare_numpy_torch`: numpy (fast, and optionally teaching) against PyTorch CPU, in
+  interleaved rounds; one row per cell, dtype and size, with the median and quartiles of the
+  per-round ratios; :func:`format_table` and :func:`format_targets` print them.
 
 FLOPs are counted for the matrix products only, the part that grows as H**2:
 a forward pass over N sequences of T steps makes ``x_t Wx`` (2*D*G*H per row) and
@@ -14,10 +16,8 @@ the LSTM, 3 for the GRU); the backward makes two products of the same size per w
 (``dx``/``dWx`` and ``dh``/``dWh``), twice that. Forward plus backward: ``6*N*T*(D+H)*G*H``.
 The element-wise work (gates, activations) is O(N*T*G*H) and not counted.
 
-torch is imported only by the functions that time it.
+torch and threadpoolctl are imported only by the functions that use them.
 """
-import ctypes
-import glob
 import os
 import statistics
 import time
@@ -31,6 +31,9 @@ SIZES = {
     "standard": (64, 50, 128, 128),
     "large": (64, 100, 512, 512),
 }
+GEMM_REFERENCE = 1024  # the GEMM rate is that of a square (1024, 1024) @ (1024, 1024) product
+# Goals of issue 16 at the standard size: fast/torch at most these, and this share of the GEMM rate.
+TARGETS = {"float64": 0.7, "float32": 1.0, "share": 0.55}
 
 
 def rnn_flops(N, T, D, H, cell="rnn", backward=True):
@@ -40,21 +43,19 @@ def rnn_flops(N, T, D, H, cell="rnn", backward=True):
 
 
 def blas_threads():
-    """Number of threads numpy's BLAS (OpenBLAS) uses; falls back to the environment or the core count."""
+    """The largest thread count among the loaded BLAS libraries (threadpoolctl), or the core count."""
     try:
-        libs = glob.glob(os.path.join(os.path.dirname(np.__file__) + ".libs", "*openblas*.so*"))
-        for path in libs:
-            lib = ctypes.CDLL(path)
-            for name in ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
-                         "openblas_get_num_threads"):
-                if hasattr(lib, name):
-                    return int(getattr(lib, name)())
-    except OSError:  # pragma: no cover - depends on the numpy build
-        pass
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        if os.environ.get(var, "").isdigit():
-            return int(os.environ[var])
-    return os.cpu_count() or 1
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover - threadpoolctl is in requirements/dev.txt
+        return os.cpu_count() or 1
+    counts = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    return max(counts, default=os.cpu_count() or 1)
+
+
+def blas_limit(threads):
+    """Context manager: every loaded BLAS library (numpy's, SciPy's) limited to ``threads`` threads."""
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(limits=threads, user_api="blas")
 
 
 def time_call(fn, repeats=5, warmup=1):
@@ -67,20 +68,6 @@ def time_call(fn, repeats=5, warmup=1):
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def time_interleaved(functions, repeats=5):
-    """Median seconds of each of ``{name: fn}``, timed in rounds of one call each (after one
-    warm-up call each), so that a burst of other load on the machine slows all alike."""
-    for fn in functions.values():
-        fn()
-    times = {name: [] for name in functions}
-    for _ in range(repeats):
-        for name, fn in functions.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def gemm_rate(m, k, n, dtype=np.float64, repeats=5, seed=0):
@@ -169,61 +156,89 @@ def torch_step(cell, data, threads=None):
     return run
 
 
+def _quartiles(values):
+    """(first quartile, median, third quartile) of ``values``."""
+    q1, q2, q3 = np.percentile(values, [25, 50, 75])
+    return float(q1), float(q2), float(q3)
+
+
 def compare_numpy_torch(sizes=("small", "standard", "large"), dtypes=(np.float64, np.float32),
                         cells=("rnn", "lstm", "gru"), repeats=5, teaching=True, threads=None, seed=0):
-    """Time numpy (teaching and fast code) and torch CPU forward+backward on the same data.
+    """Time numpy (fast code, optionally the teaching code) and torch CPU forward+backward on the same data.
+
+    Each measurement is ``repeats`` rounds after a warm-up round; a round calls the fast code,
+    torch (and the teaching code) once each, and times a square GEMM of ``GEMM_REFERENCE``, so
+    that a burst of other load on the machine falls on all of them alike. Ratios and the share
+    of the GEMM rate are computed per round; their median and quartiles are reported.
 
     Args:
         sizes: names in ``SIZES`` or tuples (N, T, D, H)
         dtypes: numpy float dtypes
         cells: among ``"rnn"``, ``"lstm"``, ``"gru"``
-        repeats: timed rounds (one call of each code per round; the median is kept), after a warm-up
+        repeats: timed rounds (at least 1)
         teaching: also time the teaching code (slow at large sizes)
-        threads: torch threads; default :func:`blas_threads`, numpy's BLAS thread count
+        threads: BLAS threads for numpy (threadpoolctl) and torch's threads; default all cores
 
     Returns:
-        dict with ``threads`` (numpy BLAS, torch), ``gemm`` (GFLOP/s per dtype: square 2048
-        and the input-projection shape of every size), ``formula`` and ``rows``, one dict per
-        measurement: cell, dtype, N, T, D, H, flops, seconds ``teaching``/``fast``/``torch``,
-        ``fast_over_torch``, ``teaching_over_torch``, ``gflops_fast``, ``share_of_gemm``.
+        dict with ``threads``, ``versions``, ``formula``, ``gemm`` (median GFLOP/s per dtype) and
+        ``rows``, one dict per measurement: cell, dtype, N, T, D, H, flops, median seconds
+        ``fast``/``torch``/``teaching``, ``fast_over_torch`` and ``share_of_gemm`` as
+        (first quartile, median, third quartile) over the rounds, ``gflops_fast``,
+        ``gflops_torch``, ``teaching_over_torch`` (median or None).
     """
     import torch
 
-    numpy_threads = blas_threads()
-    threads = threads or numpy_threads
+    threads = threads or os.cpu_count() or 1
     torch.set_num_threads(threads)
-    result = {"threads": {"numpy_blas": numpy_threads, "torch": torch.get_num_threads()},
+    result = {"threads": {"numpy_blas": threads, "torch": torch.get_num_threads()},
               "versions": {"numpy": np.__version__, "torch": torch.__version__},
               "formula": FLOP_FORMULA, "gemm": {}, "rows": []}
-    for dtype in map(np.dtype, dtypes):
-        rates = {"square 2048": gemm_rate(2048, 2048, 2048, dtype, repeats=3)}
-        for size in sizes:
-            N, T, D, H = SIZES[size] if isinstance(size, str) else size
-            for cell in cells:
-                G = GATES[cell]
-                rates[f"({N * T}, {D}) @ ({D}, {G * H})"] = gemm_rate(N * T, D, G * H, dtype, repeats=3)
-        result["gemm"][dtype.name] = rates
-        peak = rates["square 2048"]
-        for size in sizes:
-            N, T, D, H = SIZES[size] if isinstance(size, str) else size
-            for cell in cells:
-                data = make_inputs(cell, N, T, D, H, dtype, seed)
-                flops = rnn_flops(N, T, D, H, cell)
-                row = {"cell": cell, "dtype": dtype.name, "size": size if isinstance(size, str) else "custom",
-                       "N": N, "T": T, "D": D, "H": H, "flops": flops}
-                row.update(time_interleaved(
-                    {"fast": numpy_step(cell, data, fast=True), "torch": torch_step(cell, data),
-                     **({"teaching": numpy_step(cell, data, fast=False)} if teaching else {})}, repeats))
-                row.setdefault("teaching", None)
-                row["fast_over_torch"] = row["fast"] / row["torch"]
-                row["teaching_over_torch"] = row["teaching"] / row["torch"] if teaching else None
-                row["gflops_fast"] = flops / row["fast"] / 1e9
-                row["gflops_torch"] = flops / row["torch"] / 1e9
-                row["gflops_teaching"] = flops / row["teaching"] / 1e9 if teaching else None
-                row["share_of_gemm"] = row["gflops_fast"] / peak
-                row["share_of_gemm_teaching"] = row["gflops_teaching"] / peak if teaching else None
-                result["rows"].append(row)
+    n = GEMM_REFERENCE
+    with blas_limit(threads):
+        for dtype in map(np.dtype, dtypes):
+            rng = np.random.default_rng(seed)
+            a, b = (rng.standard_normal((n, n)).astype(dtype) for _ in range(2))
+            product = np.empty((n, n), dtype=dtype)
+            rates = []
+            for size in sizes:
+                N, T, D, H = SIZES[size] if isinstance(size, str) else size
+                for cell in cells:
+                    data = make_inputs(cell, N, T, D, H, dtype, seed)
+                    codes = {"fast": numpy_step(cell, data, fast=True), "torch": torch_step(cell, data),
+                             "gemm": lambda: np.matmul(a, b, out=product)}
+                    if teaching:
+                        codes["teaching"] = numpy_step(cell, data, fast=False)
+                    times = _rounds(codes, repeats)
+                    flops = rnn_flops(N, T, D, H, cell)
+                    round_rates = [2 * n**3 / s / 1e9 for s in times["gemm"]]
+                    rates += round_rates
+                    row = {"cell": cell, "dtype": dtype.name, "size": size if isinstance(size, str) else "custom",
+                           "N": N, "T": T, "D": D, "H": H, "flops": flops, "rounds": repeats,
+                           "fast": statistics.median(times["fast"]), "torch": statistics.median(times["torch"]),
+                           "teaching": statistics.median(times["teaching"]) if teaching else None}
+                    row["fast_over_torch"] = _quartiles([f / t for f, t in zip(times["fast"], times["torch"])])
+                    row["share_of_gemm"] = _quartiles(
+                        [flops / f / 1e9 / rate for f, rate in zip(times["fast"], round_rates)])
+                    row["teaching_over_torch"] = statistics.median(
+                        [s / t for s, t in zip(times["teaching"], times["torch"])]) if teaching else None
+                    row["gflops_fast"] = flops / row["fast"] / 1e9
+                    row["gflops_torch"] = flops / row["torch"] / 1e9
+                    result["rows"].append(row)
+            result["gemm"][dtype.name] = statistics.median(rates)
     return result
+
+
+def _rounds(codes, repeats):
+    """``{name: [seconds of each round]}``: one warm-up round, then ``repeats`` rounds of one call each."""
+    for fn in codes.values():
+        fn()
+    times = {name: [] for name in codes}
+    for _ in range(max(1, repeats)):
+        for name, fn in codes.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
 
 
 def format_table(result):
@@ -233,19 +248,36 @@ def format_table(result):
         f"torch {result['versions']['torch']} CPU (threads {result['threads']['torch']}); "
         "times: median ms of forward + backward",
         result["formula"],
-        "GEMM rate measured in this run (GFLOP/s): " + "; ".join(
-            f"{dtype}: " + ", ".join(f"{shape} {rate:.0f}" for shape, rate in rates.items())
-            for dtype, rates in result["gemm"].items()),
-        "share = fast numpy GFLOP/s / square-2048 GEMM GFLOP/s of the same dtype",
+        f"GEMM rate, square {GEMM_REFERENCE} product timed in every round (median GFLOP/s): " + ", ".join(
+            f"{dtype} {rate:.1f}" for dtype, rate in result["gemm"].items()),
+        "fast/torch and share (fast GFLOP/s / GEMM GFLOP/s of the same round): median (quartiles) over the rounds",
         "",
         f"{'cell':<5} {'dtype':<8} {'N':>4} {'T':>4} {'D':>4} {'H':>4} {'teach ms':>9} {'fast ms':>9} "
-        f"{'torch ms':>9} {'teach/torch':>11} {'fast/torch':>10} {'GFLOP/s fast':>12} {'torch':>6} {'share':>6}",
+        f"{'torch ms':>9} {'teach/torch':>11} {'fast/torch':>17} {'GFLOP/s fast':>12} {'torch':>6} {'share':>15}",
     ]
     for r in result["rows"]:
         teach = f"{r['teaching'] * 1e3:9.2f}" if r["teaching"] is not None else f"{'-':>9}"
         teach_ratio = f"{r['teaching_over_torch']:11.2f}" if r["teaching"] is not None else f"{'-':>11}"
+        q1, q2, q3 = r["fast_over_torch"]
+        s1, s2, s3 = r["share_of_gemm"]
         lines.append(
             f"{r['cell']:<5} {r['dtype']:<8} {r['N']:>4} {r['T']:>4} {r['D']:>4} {r['H']:>4} {teach} "
-            f"{r['fast'] * 1e3:9.2f} {r['torch'] * 1e3:9.2f} {teach_ratio} {r['fast_over_torch']:10.2f} "
-            f"{r['gflops_fast']:12.1f} {r['gflops_torch']:6.1f} {r['share_of_gemm']:6.0%}")
+            f"{r['fast'] * 1e3:9.2f} {r['torch'] * 1e3:9.2f} {teach_ratio} "
+            f"{q2:5.2f} ({q1:.2f}-{q3:.2f}) {r['gflops_fast']:12.1f} {r['gflops_torch']:6.1f} "
+            f"{s2:4.0%} ({s1:.0%}-{s3:.0%})")
+    return "\n".join(lines)
+
+
+def format_targets(result, size=SIZES["standard"]):
+    """Lines saying, for each row of ``size``, whether the goals in ``TARGETS`` are met (by the medians)."""
+    lines = [f"Goals at N, T, D, H = {size}: fast/torch <= {TARGETS['float64']} in float64 and "
+             f"<= {TARGETS['float32']} in float32; share of the GEMM rate >= {TARGETS['share']:.0%}"]
+    for r in result["rows"]:
+        if (r["N"], r["T"], r["D"], r["H"]) != tuple(size):
+            continue
+        ratio, share = r["fast_over_torch"][1], r["share_of_gemm"][1]
+        goal = TARGETS.get(r["dtype"], 1.0)
+        lines.append(f"  {r['cell']:<5} {r['dtype']:<8} fast/torch {ratio:.2f} "
+                     f"({'met' if ratio <= goal else 'NOT met'})  share {share:.0%} "
+                     f"({'met' if share >= TARGETS['share'] else 'NOT met'})")
     return "\n".join(lines)

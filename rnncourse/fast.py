@@ -46,10 +46,16 @@ import numpy as np
 from ._validate import as_float_array, validate
 from .activations import get_activation
 
+import contextlib
+
 try:  # optional: BLAS that accumulates in place (pip install rnncourse[fast])
     from scipy.linalg import blas as _scipy_blas
 except ImportError:  # pragma: no cover - exercised by the tests with the fallback forced
     _scipy_blas = None
+try:  # optional: the BLAS thread pools' size (pip install rnncourse[fast])
+    from threadpoolctl import ThreadpoolController
+except ImportError:  # pragma: no cover
+    ThreadpoolController = None
 
 __all__ = [
     "RNNFastCache", "LSTMFastCache", "GRUFastCache",
@@ -60,6 +66,10 @@ __all__ = [
 
 # True when scipy's BLAS is used for ``c += a @ b``; the tests switch it off to test the fallback.
 USE_SCIPY_BLAS = _scipy_blas is not None
+# BLAS threads for the time loops' small products (None: leave the caller's setting). The
+# products over all N*T rows before and after the loops keep the caller's setting.
+RECURRENCE_THREADS = 1
+_controller = None
 
 
 # ----------------------------------------------------------------------------
@@ -96,6 +106,20 @@ def gemm_accumulate(a, b, c):
     right, trans_right = _fortran_operand(a.T)
     gemm(1.0, left, right, 1.0, c.T, trans_a=trans_left, trans_b=trans_right, overwrite_c=1)
     return c
+
+
+def _recurrence_threads():
+    """Context for a time loop: BLAS limited to ``RECURRENCE_THREADS`` threads (threadpoolctl).
+
+    A step's (N, H) @ (H, G*H) product is too small to share among threads with profit: the
+    threads' hand-over costs more than it saves, and far more on a machine whose cores are busy.
+    """
+    global _controller
+    if RECURRENCE_THREADS is None or ThreadpoolController is None:
+        return contextlib.nullcontext()
+    if _controller is None:  # made once; it sees the BLAS libraries loaded by then (numpy's, scipy's)
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=RECURRENCE_THREADS, user_api="blas")
 
 
 def _time_major(array, dtype):
@@ -197,7 +221,7 @@ def rnn_forward_fast(x, h0, Wx, Wh, b, activation="tanh"):
     np.matmul(x.reshape(T * N, D), Wx_s, out=h.reshape(T * N, H))
     h += b_s
     h_prev = h0
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore"), _recurrence_threads():
         for t in range(T):
             h_t = gemm_accumulate(h_prev, Wh_s, h[t])  # scale * (x_t Wx + b + h_{t-1} Wh)
             if activation == "relu":
@@ -229,18 +253,19 @@ def rnn_backward_fast(dh, cache):
     dtype = dh_total.dtype
     da = np.empty((T, N, H), dtype=dtype)  # gradient at every step's pre-activation
     dh0 = np.zeros((N, H), dtype=dtype)
-    for t in reversed(range(T)):
-        da_t, h_t = da[t], h[t]
-        if activation == "tanh":  # da = dh_t * (1 - h_t**2)
-            np.multiply(h_t, h_t, out=da_t)
-            np.subtract(1, da_t, out=da_t)
-        elif activation == "relu":  # da = dh_t where h_t > 0
-            np.greater(h_t, 0, out=da_t)
-        else:  # sigmoid: da = dh_t * h_t * (1 - h_t)
-            np.subtract(1, h_t, out=da_t)
-            da_t *= h_t
-        da_t *= dh_total[t]
-        gemm_accumulate(da_t, Wh.T, dh_total[t - 1] if t > 0 else dh0)
+    with _recurrence_threads():
+        for t in reversed(range(T)):
+            da_t, h_t = da[t], h[t]
+            if activation == "tanh":  # da = dh_t * (1 - h_t**2)
+                np.multiply(h_t, h_t, out=da_t)
+                np.subtract(1, da_t, out=da_t)
+            elif activation == "relu":  # da = dh_t where h_t > 0
+                np.greater(h_t, 0, out=da_t)
+            else:  # sigmoid: da = dh_t * h_t * (1 - h_t)
+                np.subtract(1, h_t, out=da_t)
+                da_t *= h_t
+            da_t *= dh_total[t]
+            gemm_accumulate(da_t, Wh.T, dh_total[t - 1] if t > 0 else dh0)
     dx, dWx, db = _input_gradients(da, x, Wx)
     dWh, _ = _recurrent_gradients(da, h0, h, bias=False)
     return dx, dh0, dWx, dWh, db
@@ -337,7 +362,7 @@ def lstm_forward_fast(x, h0, Wx, Wh, b, c0=None):
     gates += b_s  # every step's scaled x_t Wx + b
     ig = np.empty((N, H), dtype=dtype)
     h_prev, c_prev = h0, c0
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore"), _recurrence_threads():
         for t in range(T):
             gates_t = gemm_accumulate(h_prev, Wh_s, gates[t])
             _activate_(gates_t, numerators)  # i, f, o done; the g block holds 1 + tanh
@@ -373,34 +398,35 @@ def lstm_backward_fast(dh, cache):
     dh0 = np.zeros((N, H), dtype=dtype)
     dc_next = np.zeros((N, H), dtype=dtype)  # what step t+1 sends back to c_t
     dc = np.empty((N, H), dtype=dtype)
-    for t in reversed(range(T)):
-        gates_t, da_t, dh_t, tanh_c_t = gates[t], da[t], dh_total[t], tanh_c[t]
-        i, f, g, o = (gates_t[:, k * H:(k + 1) * H] for k in range(4))
-        di, df, dg, do = (da_t[:, k * H:(k + 1) * H] for k in range(4))
-        c_prev = c0 if t == 0 else c[t - 1]
-        # c_t reaches the loss through step t+1 and through h_t = o * tanh(c_t):
-        # dc = dc_next + dh_t * o * (1 - tanh(c_t)**2); do serves as scratch first
-        np.multiply(tanh_c_t, tanh_c_t, out=do)
-        np.subtract(1, do, out=do)
-        do *= o
-        do *= dh_t
-        np.add(dc_next, do, out=dc)
-        np.multiply(dc, f, out=dc_next)  # dc_{t-1}
-        # gradients at the pre-activations: sigmoid' = y (1 - y), tanh' = 1 - y**2
-        np.subtract(1, gates_t[:, :2 * H], out=da_t[:, :2 * H])  # i and f, side by side
-        da_t[:, :2 * H] *= gates_t[:, :2 * H]
-        di *= g
-        df *= c_prev
-        np.multiply(g, g, out=dg)
-        np.subtract(1, dg, out=dg)
-        dg *= i
-        ifg = da_t[:, :3 * H].reshape(N, 3, H)  # di, df, dg all carry the factor dc
-        ifg *= dc[:, None, :]
-        np.subtract(1, o, out=do)
-        do *= o
-        do *= tanh_c_t
-        do *= dh_t
-        gemm_accumulate(da_t, Wh.T, dh_total[t - 1] if t > 0 else dh0)
+    with _recurrence_threads():
+        for t in reversed(range(T)):
+            gates_t, da_t, dh_t, tanh_c_t = gates[t], da[t], dh_total[t], tanh_c[t]
+            i, f, g, o = (gates_t[:, k * H:(k + 1) * H] for k in range(4))
+            di, df, dg, do = (da_t[:, k * H:(k + 1) * H] for k in range(4))
+            c_prev = c0 if t == 0 else c[t - 1]
+            # c_t reaches the loss through step t+1 and through h_t = o * tanh(c_t):
+            # dc = dc_next + dh_t * o * (1 - tanh(c_t)**2); do serves as scratch first
+            np.multiply(tanh_c_t, tanh_c_t, out=do)
+            np.subtract(1, do, out=do)
+            do *= o
+            do *= dh_t
+            np.add(dc_next, do, out=dc)
+            np.multiply(dc, f, out=dc_next)  # dc_{t-1}
+            # gradients at the pre-activations: sigmoid' = y (1 - y), tanh' = 1 - y**2
+            np.subtract(1, gates_t[:, :2 * H], out=da_t[:, :2 * H])  # i and f, side by side
+            da_t[:, :2 * H] *= gates_t[:, :2 * H]
+            di *= g
+            df *= c_prev
+            np.multiply(g, g, out=dg)
+            np.subtract(1, dg, out=dg)
+            dg *= i
+            ifg = da_t[:, :3 * H].reshape(N, 3, H)  # di, df, dg all carry the factor dc
+            ifg *= dc[:, None, :]
+            np.subtract(1, o, out=do)
+            do *= o
+            do *= tanh_c_t
+            do *= dh_t
+            gemm_accumulate(da_t, Wh.T, dh_total[t - 1] if t > 0 else dh0)
     dx, dWx, db = _input_gradients(da, x, Wx)
     dWh, _ = _recurrent_gradients(da, h0, h, bias=False)
     return dx, dh0, dc_next, dWx, dWh, db
@@ -459,7 +485,7 @@ def gru_forward_fast(x, h0, Wx, Wh, bx, bh):
     Wh_s = np.ascontiguousarray(np.concatenate([Wh_rz, Wh[:, 2 * H:]], axis=1))
     tmp = np.empty((N, H), dtype=dtype)
     h_prev = h0
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore"), _recurrence_threads():
         for t in range(T):
             np.matmul(h_prev, Wh_s, out=ah)  # -h Wh_r, -h Wh_z, h Wh_n
             gates_t = gates[t]
@@ -502,32 +528,33 @@ def gru_backward_fast(dh, cache):
     dah = np.empty((T, N, 3 * H), dtype=dtype)  # gradient at every h_{t-1} Wh + bh
     dh0 = np.zeros((N, H), dtype=dtype)
     tmp = np.empty((N, H), dtype=dtype)
-    for t in reversed(range(T)):
-        gates_t, dax_t, dah_t, dh_t = gates[t], dax[t], dah[t], dh_total[t]
-        r, z, n = (gates_t[:, k * H:(k + 1) * H] for k in range(3))
-        dar, daz, dan = (dax_t[:, k * H:(k + 1) * H] for k in range(3))
-        h_prev = h0 if t == 0 else h[t - 1]
-        dh_prev = dh_total[t - 1] if t > 0 else dh0
-        # n: dan = dh_t * (1 - z) * (1 - n**2); dar serves as scratch
-        np.multiply(n, n, out=dar)
-        np.subtract(1, dar, out=dar)
-        np.subtract(1, z, out=dan)
-        dan *= dar
-        dan *= dh_t
-        # r: dar = dan * hn * r * (1 - r);  z: daz = dh_t * (h_prev - n) * z * (1 - z)
-        np.subtract(1, gates_t[:, :2 * H], out=dax_t[:, :2 * H])  # r and z, side by side
-        dax_t[:, :2 * H] *= gates_t[:, :2 * H]
-        dar *= hn[t]
-        dar *= dan
-        np.subtract(h_prev, n, out=dah_t[:, :H])  # scratch
-        daz *= dah_t[:, :H]
-        daz *= dh_t
-        dah_t[:, :2 * H] = dax_t[:, :2 * H]
-        np.multiply(dan, r, out=dah_t[:, 2 * H:])
-        # dh_{t-1}: directly through z * h_{t-1}, and through the gates
-        np.multiply(dh_t, z, out=tmp)
-        dh_prev += tmp
-        gemm_accumulate(dah_t, Wh.T, dh_prev)
+    with _recurrence_threads():
+        for t in reversed(range(T)):
+            gates_t, dax_t, dah_t, dh_t = gates[t], dax[t], dah[t], dh_total[t]
+            r, z, n = (gates_t[:, k * H:(k + 1) * H] for k in range(3))
+            dar, daz, dan = (dax_t[:, k * H:(k + 1) * H] for k in range(3))
+            h_prev = h0 if t == 0 else h[t - 1]
+            dh_prev = dh_total[t - 1] if t > 0 else dh0
+            # n: dan = dh_t * (1 - z) * (1 - n**2); dar serves as scratch
+            np.multiply(n, n, out=dar)
+            np.subtract(1, dar, out=dar)
+            np.subtract(1, z, out=dan)
+            dan *= dar
+            dan *= dh_t
+            # r: dar = dan * hn * r * (1 - r);  z: daz = dh_t * (h_prev - n) * z * (1 - z)
+            np.subtract(1, gates_t[:, :2 * H], out=dax_t[:, :2 * H])  # r and z, side by side
+            dax_t[:, :2 * H] *= gates_t[:, :2 * H]
+            dar *= hn[t]
+            dar *= dan
+            np.subtract(h_prev, n, out=dah_t[:, :H])  # scratch
+            daz *= dah_t[:, :H]
+            daz *= dh_t
+            dah_t[:, :2 * H] = dax_t[:, :2 * H]
+            np.multiply(dan, r, out=dah_t[:, 2 * H:])
+            # dh_{t-1}: directly through z * h_{t-1}, and through the gates
+            np.multiply(dh_t, z, out=tmp)
+            dh_prev += tmp
+            gemm_accumulate(dah_t, Wh.T, dh_prev)
     dx, dWx, dbx = _input_gradients(dax, x, Wx)
     dWh, dbh = _recurrent_gradients(dah, h0, h)
     return dx, dh0, dWx, dWh, dbx, dbh

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from rnncourse import fast, gru, lstm, rnn
-from rnncourse.benchmark import compare_numpy_torch, format_table, rnn_flops
+from rnncourse.benchmark import blas_limit, blas_threads, compare_numpy_torch, format_table, format_targets, rnn_flops
 
 SIZES = [(1, 1, 1, 1), (1, 5, 3, 4), (3, 1, 4, 5), (2, 6, 1, 1), (4, 7, 5, 6), (3, 12, 8, 16)]
 TOLERANCE = {np.float64: 1e-12, np.float32: 1e-5}
@@ -187,7 +187,39 @@ def test_flop_formula():
 
 def test_benchmark_runs_on_a_tiny_size():
     pytest.importorskip("torch")
-    result = compare_numpy_torch(sizes=[(2, 3, 4, 5)], dtypes=[np.float64], cells=("gru",), repeats=1)
+    pytest.importorskip("threadpoolctl")
+    result = compare_numpy_torch(sizes=[(2, 3, 4, 5)], dtypes=[np.float64], cells=("gru",), repeats=3, threads=1)
     row = result["rows"][0]
     assert row["fast"] > 0 and row["torch"] > 0 and row["teaching"] > 0
+    for low, median, high in (row["fast_over_torch"], row["share_of_gemm"]):
+        assert 0 < low <= median <= high
+    assert result["threads"] == {"numpy_blas": 1, "torch": 1}
     assert "6*N*T*(D+H)*G*H" in format_table(result)
+    goal_line = format_targets(result, size=(2, 3, 4, 5)).splitlines()[1].split()
+    assert goal_line[:3] == ["gru", "float64", "fast/torch"] and goal_line[4] in ("(met)", "(NOT")
+
+
+def test_blas_limit_sets_and_restores_the_thread_count():
+    pytest.importorskip("threadpoolctl")
+    before = blas_threads()
+    with blas_limit(1):
+        assert blas_threads() == 1
+    assert blas_threads() == before
+
+
+def test_recurrence_runs_on_the_configured_blas_threads(monkeypatch):
+    pytest.importorskip("threadpoolctl")
+    seen = []
+    original = fast.gemm_accumulate
+
+    def spy(a, b, c):
+        seen.append(blas_threads())
+        return original(a, b, c)
+
+    monkeypatch.setattr(fast, "gemm_accumulate", spy)
+    args, kwargs, dh = inputs("lstm", 2, 3, 4, 5, np.float64)  # T = 3
+    caller = blas_threads()
+    with blas_limit(caller):
+        fast.lstm_backward_fast(dh, fast.lstm_forward_fast(*args, **kwargs)[1])
+    # 3 steps forward and 3 backward on the recurrence's threads; h0^T da_0 for dWh after the loop on the caller's
+    assert seen == [fast.RECURRENCE_THREADS] * 6 + [caller]
