@@ -2,7 +2,7 @@
 
 For every assignment in assignments/source/*/: reads the source notebook, runs its set-up and
 solution cells into one namespace, then for each test cell (hidden-test regions removed: what a
-student runs) parses it with rnncourse.autograde.parse_test_cell and times its checks, i.e.
+student runs) parses it with rnncourse.autograde.plan.parse_test_cell and times its checks, i.e.
 rnncourse.grading.CASES[check](...) + run_cases with the namespace's function. Prints the
 latency of every cell and the median per assignment (goal: median < 0.5 s).
 
@@ -41,9 +41,10 @@ def assignment_latencies(notebook_path, repeats):
     matplotlib.use("Agg")
     import nbformat
 
-    from rnncourse import autograde, grading
+    from rnncourse import grading
+    from rnncourse.autograde.plan import load_plan, parse_test_cell
 
-    plan = autograde.load_plan(nbformat.read(notebook_path, as_version=4))
+    plan = load_plan(nbformat.read(notebook_path, as_version=4))
     namespace = {"__name__": "__main__"}
     cwd = os.getcwd()
     os.chdir(notebook_path.parent)
@@ -58,7 +59,7 @@ def assignment_latencies(notebook_path, repeats):
     for entry in plan:
         if entry["kind"] != "test":
             continue
-        checks = autograde.parse_test_cell(visible(entry["source"]))
+        checks = parse_test_cell(visible(entry["source"]))
         if not checks:  # a cell of hidden tests only: students see nothing to run
             continue
 

@@ -51,13 +51,13 @@ def make_course(folder, submissions):
 
 def sandbox_overhead(source_text, repeats):
     """Median seconds of grading one submission with and without the sandbox."""
-    from rnncourse import autograde
+    from rnncourse.autograde.grade import grade_submission
 
     times = {True: [], False: []}
     for _ in range(repeats):
         for sandboxed in (True, False):
             started = time.perf_counter()
-            autograde.grade_submission(source_text, source_text.encode(), sandboxed=sandboxed)
+            grade_submission(source_text, source_text.encode(), sandboxed=sandboxed)
             times[sandboxed].append(time.perf_counter() - started)
     return statistics.median(times[True]), statistics.median(times[False])
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from rnncourse import sandbox
+from rnncourse.autograde import sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

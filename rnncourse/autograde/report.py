@@ -54,14 +54,15 @@ def write_report(folder, assignment, results, failures, copies, seconds):
     """Write ``report.md``, ``failures.csv``, ``failures.png``, ``copies.csv`` and ``submissions.csv``.
 
     results: ``{student: result}``; failures: ``{student: reason}`` for submissions that
-    could not be graded normally; copies: :func:`rnncourse.similarity.find_copies` flags;
+    could not be graded normally; copies: :func:`rnncourse.autograde.similarity.find_copies` flags;
     seconds: wall time of the whole run. Returns the folder's path.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     table = failure_table(results)
     _write_csv(folder / "failures.csv", table, ["grade_id", "points", "failed", "graded", "share_failed", "example"])
-    _write_csv(folder / "copies.csv", copies, ["student", "grade_id", "other", "similarity"])
+    _write_csv(folder / "copies.csv", [{**c, "shared_lines": " | ".join(c["shared_lines"])} for c in copies],
+               ["student", "grade_id", "other", "similarity", "shared_lines"])
     submissions = [{"student": s, "points": sum(c["points"] for c in r["cells"].values() if c["passed"]),
                     "max_points": sum(c["points"] for c in r["cells"].values()), "seconds": r["seconds"],
                     "problems": "; ".join(r["problems"])} for s, r in sorted(results.items())]
@@ -81,7 +82,11 @@ def write_report(folder, assignment, results, failures, copies, seconds):
               "## Submissions with problems", ""]
     lines += [f"- **{student}**: {reason}" for student, reason in sorted(failures.items())] or ["None."]
     lines += ["", "## Possible copies (for review; grades are not changed)", ""]
-    lines += [f"- {c['student']} / {c['grade_id']} ~ {c['other']}: similarity {c['similarity']:.2f}"
-              for c in copies] or ["None above the threshold."]
+    for copy in copies:
+        lines.append(f"- {copy['student']} / {copy['grade_id']} ~ {copy['other']}: "
+                     f"{100 * copy['similarity']:.0f} % of the code shared, template code left out. Shared lines:")
+        lines += [f"  - `{line}`" for line in copy["shared_lines"][:12]]
+    if not copies:
+        lines.append("None above the threshold.")
     (folder / "report.md").write_text("\n".join(lines) + "\n")
     return folder

@@ -1,0 +1,4 @@
+"""``python -m rnncourse.autograde``: see :mod:`rnncourse.autograde.cli`."""
+from .cli import main
+
+raise SystemExit(main())
