@@ -4,9 +4,9 @@ The sandboxed process sees a read-only copy of the system's programs and librari
 of this Python and its virtual environment (with the ``rnncourse`` package masked out),
 the runner's own folder (:mod:`rnncourse.autograde.sandboxed`, no reference code) and a
 read-only folder of inputs. It can write only to two size-capped tmpfs mounts, its work
-folder ``/work`` and ``/tmp`` (:attr:`Limits.folder_bytes`, :attr:`Limits.tmp_bytes`):
+folder ``/work`` and ``/tmp`` (``Limits.folder_bytes``, ``Limits.tmp_bytes``):
 in memory, never on the host's disk. Its results leave through a pipe that the trusted
-side reads (at most :data:`EVENTS_LIMIT` bytes), its printed output through another
+side reads (at most ``EVENTS_LIMIT`` bytes), its printed output through another
 (the last characters kept). It has no network (its own empty loopback), its own PID
 namespace (it cannot see or signal other processes, and everything it started dies with
 it), and runs as an unprivileged user ``uid`` with limits on CPU time, address space,

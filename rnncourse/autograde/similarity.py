@@ -6,7 +6,7 @@ count as shared. What remains is compared pairwise (students who answered the sa
 and with the package's reference implementation of each function the answer defines.
 copydetect's tokenizer replaces names by placeholders, so renaming variables, rewriting
 comments or reformatting changes nothing. A pair is reported, with the lines both
-share, when at least :data:`MIN_SHARED` characters of normalised code are shared and
+share, when at least ``MIN_SHARED`` characters of normalised code are shared and
 they make up at least ``threshold`` (half, by default) of one side's own code. This flags submissions for a
 human to review; it never changes a grade.
 """

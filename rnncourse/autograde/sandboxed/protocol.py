@@ -6,11 +6,11 @@ directions; nothing else spells them out.
 Into the sandbox, as files in a read-only folder the trusted side writes
 (:func:`write_inputs`, read back by :func:`read_inputs`):
 
-- ``cells.json`` (:data:`CELLS`): the code cells to run, in order. Each is
+- ``cells.json`` (``CELLS``): the code cells to run, in order. Each is
   ``{"source": code, "names": {name: spec}}``; ``names`` are what a set-up cell imports from
   the course package, sent as data (see :func:`decode_names`), since the package itself
   is not in the sandbox;
-- ``probes.json`` (:data:`PROBES`) and ``probes.npz`` (:data:`PROBE_ARRAYS`): the calls to make
+- ``probes.json`` (``PROBES``) and ``probes.npz`` (``PROBE_ARRAYS``): the calls to make
   afterwards (function name, arguments, time limit), arguments described by
   :func:`encode_value`, their arrays in the ``.npz`` file (no pickles).
 
@@ -47,7 +47,7 @@ def encode_value(value, arrays):
 
     Sends arrays, None, numbers, strings, tuples, lists, str-keyed dicts, NamedTuples (a
     cache record: its type name and fields), ``np.random.Generator`` (its state) and
-    :class:`SmoothFunction`. Anything else raises ``TypeError``: it cannot be rebuilt inside.
+    :class:`~rnncourse.autograde.sandboxed.smooth_functions.SmoothFunction`. Anything else raises ``TypeError``: it cannot be rebuilt inside.
     """
     if value is None:
         return {"kind": "none"}
