@@ -95,3 +95,272 @@ def draw_unrolled_rnn(ax, steps=4):
     ax.set_aspect("equal")
     ax.set_axis_off()
     return artists
+
+
+# ---- the gated cells and the two gradient paths of an LSTM --------------------------------
+_GATE_STYLE = {"facecolor": "#e4f1de", "edgecolor": "#2e6b1f"}
+_OP_STYLE = {"facecolor": "white", "edgecolor": "#333333"}
+_CELL_STYLE = {"facecolor": "#f3e3f5", "edgecolor": "#6b2a73"}
+_CELL_PATH_COLOUR = "#6b2a73"
+_HIDDEN_PATH_COLOUR = "#9c4a00"
+
+
+def _node(ax, centre, label, style, width=0.9, height=0.55, fontsize=12):
+    """Draw a rounded box of the given size with a centred label; return ``(patch, text)``."""
+    cx, cy = centre
+    patch = FancyBboxPatch(
+        (cx - width / 2, cy - height / 2), width, height,
+        boxstyle="round,pad=0.02,rounding_size=0.1", linewidth=1.4, **style,
+    )
+    ax.add_patch(patch)
+    text = ax.text(cx, cy, label, ha="center", va="center", fontsize=fontsize)
+    return patch, text
+
+
+def _link(ax, start, end, colour="#333333", label=None, label_offset=(0.0, 0.0), style="-|>",
+          linestyle="-", rad=0.0, fontsize=10):
+    """Draw an arrow from ``start`` to ``end``, optionally curved and labelled; return ``(arrow, text)``."""
+    arrow = FancyArrowPatch(start, end, arrowstyle=style, mutation_scale=13, linewidth=1.4,
+                            color=colour, linestyle=linestyle, connectionstyle=f"arc3,rad={rad}",
+                            shrinkA=0, shrinkB=0)
+    ax.add_patch(arrow)
+    text = None
+    if label is not None:
+        mx, my = (start[0] + end[0]) / 2, (start[1] + end[1]) / 2
+        text = ax.text(mx + label_offset[0], my + label_offset[1], label, ha="center", va="center",
+                       fontsize=fontsize, color=colour)
+    return arrow, text
+
+
+def _finish(ax, xlim, ylim):
+    """Set the limits, an equal aspect and no axes."""
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+
+
+def draw_lstm_cell(ax):
+    """Draw one step of an LSTM in PyTorch's form (gates i, f, g, o).
+
+    Bottom: the inputs :math:`h_{t-1}` and :math:`x_t`, which feed the four gate
+    boxes (:math:`\\sigma` for i, f, o and :math:`\\tanh` for the candidate g)
+    through one affine map :math:`x_t W_x + h_{t-1} W_h + b`. Top: the cell path
+    :math:`c_{t-1} \\to \\odot f_t \\to + \\to c_t`, on which no weight matrix
+    acts. Right: :math:`h_t = o_t \\odot \\tanh(c_t)`. The equations are
+    :math:`c_t = f_t \\odot c_{t-1} + i_t \\odot g_t` and
+    :math:`h_t = o_t \\odot \\tanh(c_t)`.
+
+    Args:
+        ax: matplotlib axes to draw on (not cleared first)
+
+    Returns:
+        dict of the artists added: ``"gates"`` (dict name -> patch for
+        ``"i"``, ``"f"``, ``"g"``, ``"o"``), ``"ops"`` (dict name -> patch for
+        ``"forget"`` (f ⊙ c), ``"write"`` (i ⊙ g), ``"add"``, ``"tanh_c"``,
+        ``"show"`` (o ⊙ tanh c)), ``"states"`` (dict name -> patch for
+        ``"c_prev"``, ``"h_prev"``, ``"x"``, ``"c"``, ``"h"``),
+        ``"cell_path"`` (the arrows from :math:`c_{t-1}` to :math:`c_t`, in
+        order), ``"arrows"`` (every arrow) and ``"labels"`` (dict name -> label
+        text of every box)
+    """
+    out = {"gates": {}, "ops": {}, "states": {}, "cell_path": [], "arrows": [], "labels": {}}
+
+    def add(group, name, centre, label, style, **size):
+        patch, text = _node(ax, centre, label, style, **size)
+        out[group][name] = patch
+        out["labels"][name] = text.get_text()
+        return patch
+
+    y_cell, y_ops, y_gates, y_in = 3.2, 2.1, 0.9, -0.5
+    add("states", "c_prev", (0.0, y_cell), "$c_{t-1}$", _CELL_STYLE)
+    add("states", "h_prev", (0.0, y_in), "$h_{t-1}$", _STATE_STYLE)
+    add("states", "x", (1.4, y_in - 0.9), "$x_t$", _INPUT_STYLE)
+    add("states", "c", (8.0, y_cell), "$c_t$", _CELL_STYLE)
+    add("states", "h", (8.0, y_ops - 0.6), "$h_t$", _STATE_STYLE)
+    gate_x = {"f": 2.0, "i": 3.3, "g": 4.5, "o": 5.8}
+    gate_label = {"f": "$\\sigma$ : $f_t$", "i": "$\\sigma$ : $i_t$", "g": "tanh : $g_t$",
+                  "o": "$\\sigma$ : $o_t$"}
+    for name, gx in gate_x.items():
+        add("gates", name, (gx, y_gates), gate_label[name], _GATE_STYLE, width=1.1)
+    small = {"width": 0.5, "height": 0.5, "fontsize": 13}
+    add("ops", "forget", (2.0, y_cell), "$\\odot$", _OP_STYLE, **small)
+    add("ops", "write", (3.9, y_ops), "$\\odot$", _OP_STYLE, **small)
+    add("ops", "add", (3.9, y_cell), "$+$", _OP_STYLE, **small)
+    add("ops", "tanh_c", (6.6, y_ops + 0.45), "tanh", _OP_STYLE, width=0.8, height=0.45, fontsize=11)
+    add("ops", "show", (6.6, y_ops - 0.6), "$\\odot$", _OP_STYLE, **small)
+
+    def arrow(start, end, **kw):
+        a, _ = _link(ax, start, end, **kw)
+        out["arrows"].append(a)
+        return a
+
+    # The cell path, drawn thick in its own colour: no weight matrix on it.
+    for start, end in [((0.45, y_cell), (1.75, y_cell)), ((2.25, y_cell), (3.65, y_cell)),
+                       ((4.15, y_cell), (7.55, y_cell))]:
+        out["cell_path"].append(arrow(start, end, colour=_CELL_PATH_COLOUR))
+    ax.text(5.3, y_cell + 0.35, "cell path: no weight matrix", ha="center", fontsize=10,
+            color=_CELL_PATH_COLOUR, style="italic")
+    # The affine map of the inputs feeds every gate: a bus under the gates.
+    bus_y = y_gates - 0.75
+    ax.plot([0.45, 5.8], [bus_y, bus_y], color="#333333", lw=1.4)
+    arrow((0.0, y_in + 0.28), (0.0, bus_y), style="-")
+    arrow((1.4, y_in - 0.62), (1.4, bus_y), style="-")
+    ax.text(0.7, bus_y - 0.3, "$x_t W_x + h_{t-1} W_h + b$", ha="left", fontsize=10)
+    for gx in gate_x.values():
+        arrow((gx, bus_y), (gx, y_gates - 0.28))
+    # Gates into the operators.
+    arrow((2.0, y_gates + 0.28), (2.0, y_cell - 0.25))               # f -> f * c
+    arrow((3.3, y_gates + 0.28), (3.75, y_ops - 0.22))               # i -> i * g
+    arrow((4.5, y_gates + 0.28), (4.05, y_ops - 0.22))               # g -> i * g
+    arrow((3.9, y_ops + 0.25), (3.9, y_cell - 0.25))                 # i * g -> +
+    arrow((6.6, y_cell), (6.6, y_ops + 0.68))                        # c_t -> tanh
+    arrow((6.6, y_ops + 0.22), (6.6, y_ops - 0.35))                  # tanh -> o * tanh
+    arrow((5.8, y_gates + 0.28), (6.38, y_ops - 0.7))                # o -> o * tanh
+    arrow((6.85, y_ops - 0.6), (7.55, y_ops - 0.6))                  # -> h_t
+    _finish(ax, (-0.6, 8.6), (y_in - 1.35, y_cell + 0.75))
+    return out
+
+
+def draw_gru_cell(ax):
+    """Draw one step of a GRU in PyTorch's form (gates r, z and candidate n).
+
+    :math:`r_t = \\sigma(\\cdot)` and :math:`z_t = \\sigma(\\cdot)` come from
+    :math:`x_t` and :math:`h_{t-1}`; the candidate is
+    :math:`n_t = \\tanh(x_t W^n_x + b^n_x + r_t \\odot (h_{t-1} W^n_h + b^n_h))`:
+    the reset gate multiplies the product :math:`h_{t-1} W^n_h + b^n_h`, after
+    it is computed. The state path on top is
+    :math:`h_t = z_t \\odot h_{t-1} + (1 - z_t) \\odot n_t`.
+
+    Args:
+        ax: matplotlib axes to draw on (not cleared first)
+
+    Returns:
+        dict of the artists added: ``"gates"`` (dict name -> patch for ``"r"``,
+        ``"z"``, ``"n"``), ``"ops"`` (dict name -> patch for ``"reset"``
+        (r ⊙ (h W_hn + b_hn)), ``"keep"`` (z ⊙ h), ``"one_minus"`` (1 - z),
+        ``"take"`` ((1 - z) ⊙ n), ``"add"``), ``"states"`` (dict name -> patch for
+        ``"h_prev"``, ``"x"``, ``"h"``), ``"state_path"`` (the arrows from
+        :math:`h_{t-1}` to :math:`h_t` along the top, in order), ``"arrows"``
+        (every arrow) and ``"labels"`` (dict name -> label text of every box)
+    """
+    out = {"gates": {}, "ops": {}, "states": {}, "state_path": [], "arrows": [], "labels": {}}
+
+    def add(group, name, centre, label, style, **size):
+        patch, text = _node(ax, centre, label, style, **size)
+        out[group][name] = patch
+        out["labels"][name] = text.get_text()
+        return patch
+
+    def arrow(start, end, **kw):
+        a, _ = _link(ax, start, end, **kw)
+        out["arrows"].append(a)
+        return a
+
+    y_top, y_ops, y_gates, y_in = 3.2, 2.1, 0.9, -0.5
+    add("states", "h_prev", (0.0, y_top), "$h_{t-1}$", _STATE_STYLE)
+    add("states", "x", (0.0, y_in), "$x_t$", _INPUT_STYLE)
+    add("states", "h", (8.0, y_top), "$h_t$", _STATE_STYLE)
+    add("gates", "z", (2.0, y_gates), "$\\sigma$ : $z_t$", _GATE_STYLE, width=1.1)
+    add("gates", "r", (3.6, y_gates), "$\\sigma$ : $r_t$", _GATE_STYLE, width=1.1)
+    add("gates", "n", (6.4, y_gates), "tanh : $n_t$", _GATE_STYLE, width=1.1)
+    small = {"width": 0.5, "height": 0.5, "fontsize": 13}
+    add("ops", "reset", (5.0, y_gates), "$\\odot$", _OP_STYLE, **small)
+    add("ops", "keep", (2.0, y_top), "$\\odot$", _OP_STYLE, **small)
+    add("ops", "one_minus", (3.0, y_ops), "$1-$", _OP_STYLE, **small)
+    add("ops", "take", (6.4, y_ops), "$\\odot$", _OP_STYLE, **small)
+    add("ops", "add", (6.4, y_top), "$+$", _OP_STYLE, **small)
+
+    # The state path, on top: h_{t-1} reaches h_t multiplied by z_t only.
+    for start, end in [((0.45, y_top), (1.75, y_top)), ((2.25, y_top), (6.15, y_top)),
+                       ((6.65, y_top), (7.55, y_top))]:
+        out["state_path"].append(arrow(start, end, colour=_HIDDEN_PATH_COLOUR))
+    ax.text(4.2, y_top + 0.35, "$z_t \\odot h_{t-1}$: no weight matrix", ha="center", fontsize=10,
+            color=_HIDDEN_PATH_COLOUR, style="italic")
+    bus_y = y_gates - 0.75
+    ax.plot([0.0, 6.4], [bus_y, bus_y], color="#333333", lw=1.4)
+    arrow((0.0, y_in + 0.28), (0.0, bus_y), style="-")
+    arrow((0.0, y_top - 0.28), (0.0, bus_y), style="-", linestyle=":")
+    ax.text(0.15, bus_y - 0.3, "$x_t W_x + b_x$, $h_{t-1} W_h + b_h$", ha="left", fontsize=10)
+    for gx in (2.0, 3.6):
+        arrow((gx, bus_y), (gx, y_gates - 0.28))
+    arrow((5.0, bus_y), (5.0, y_gates - 0.25))
+    ax.text(5.0, bus_y - 0.3, "$h_{t-1} W^n_h + b^n_h$", ha="center", fontsize=10)
+    arrow((6.4, bus_y), (6.4, y_gates - 0.28))
+    ax.text(6.7, bus_y - 0.3, "$x_t W^n_x + b^n_x$", ha="left", fontsize=10)
+    arrow((4.15, y_gates), (4.75, y_gates))                           # r -> reset
+    arrow((5.25, y_gates), (5.85, y_gates))                           # reset -> n
+    arrow((2.0, y_gates + 0.28), (2.0, y_top - 0.25))                 # z -> keep
+    arrow((2.3, y_gates + 0.28), (2.8, y_ops - 0.25))                 # z -> 1 - z
+    arrow((3.25, y_ops), (6.15, y_ops))                               # 1 - z -> take
+    arrow((6.4, y_gates + 0.28), (6.4, y_ops - 0.25))                 # n -> take
+    arrow((6.4, y_ops + 0.25), (6.4, y_top - 0.25))                   # take -> +
+    _finish(ax, (-0.6, 8.9), (y_in - 0.6, y_top + 0.75))
+    return out
+
+
+def draw_lstm_gradient_paths(ax, steps=3):
+    """Draw the two paths of backpropagation through time in an LSTM.
+
+    ``steps`` time steps side by side, each with its cell state :math:`c_t`
+    (top) and hidden state :math:`h_t` (bottom). The backward arrows go from
+    right to left: along the top, the *cell path*
+    :math:`\\mathrm{d}c_{t-1} \\mathrel{+}= \\mathrm{d}c_t \\odot f_t`, element
+    by element, with no weight matrix; along the bottom, the *hidden path*
+    through :math:`W_h^\\top` and the derivatives of the gates. Inside each
+    step a vertical arrow carries :math:`\\mathrm{d}h_t` into
+    :math:`\\mathrm{d}c_t` through :math:`o_t \\odot (1 - \\tanh^2 c_t)`, and
+    the gradients reach :math:`h_{t-1}` also from :math:`\\mathrm{d}c_t` through
+    the gates (diagonal arrows).
+
+    Args:
+        ax: matplotlib axes to draw on (not cleared first)
+        steps: number of time steps to draw, an integer >= 2
+
+    Returns:
+        dict of the artists added: ``"c_boxes"`` and ``"h_boxes"`` (``steps``
+        patches each, left to right), ``"cell_path"`` (``steps - 1`` arrows,
+        dc_t -> dc_{t-1}), ``"hidden_path"`` (``steps - 1`` arrows, dh_t ->
+        dh_{t-1}), ``"gate_path"`` (``steps - 1`` arrows, dc_t -> dh_{t-1}),
+        ``"h_to_c"`` (``steps`` arrows, dh_t -> dc_t) and ``"labels"`` (the
+        text of every box, c then h, left to right)
+    """
+    if isinstance(steps, bool) or not isinstance(steps, Integral):
+        raise ValueError(f"steps must be an integer >= 2, got {steps!r}")
+    if steps < 2:
+        raise ValueError(f"steps must be an integer >= 2, got {steps}")
+    steps = int(steps)
+    out = {"c_boxes": [], "h_boxes": [], "cell_path": [], "hidden_path": [], "gate_path": [],
+           "h_to_c": [], "labels": []}
+    dx, y_c, y_h = 2.6, 1.8, 0.0
+    names = ["t+1" if k == steps - 1 else "t" if k == steps - 2 else f"t-{steps - 2 - k}"
+             for k in range(steps)]
+    for k, name in enumerate(names):
+        cx = k * dx
+        c_patch, c_text = _node(ax, (cx, y_c), f"$c_{{{name}}}$", _CELL_STYLE)
+        h_patch, h_text = _node(ax, (cx, y_h), f"$h_{{{name}}}$", _STATE_STYLE)
+        out["c_boxes"].append(c_patch)
+        out["h_boxes"].append(h_patch)
+        out["labels"] += [c_text.get_text(), h_text.get_text()]
+        a, _ = _link(ax, (cx, y_h + 0.28), (cx, y_c - 0.28), colour="#555555", linestyle="--",
+                     label="$o \\odot \\tanh'$" if k == steps - 1 else None, label_offset=(0.5, 0.0))
+        out["h_to_c"].append(a)
+    for k in range(steps - 1, 0, -1):
+        right, left = k * dx, (k - 1) * dx
+        name = names[k]
+        a, _ = _link(ax, (right - 0.45, y_c), (left + 0.45, y_c), colour=_CELL_PATH_COLOUR,
+                     label=f"$\\odot f_{{{name}}}$", label_offset=(0.0, 0.25))
+        out["cell_path"].append(a)
+        a, _ = _link(ax, (right - 0.45, y_h), (left + 0.45, y_h), colour=_HIDDEN_PATH_COLOUR,
+                     label="$W_h^\\top$, gates", label_offset=(0.0, -0.25))
+        out["hidden_path"].append(a)
+        a, _ = _link(ax, (right - 0.45, y_c - 0.2), (left + 0.45, y_h + 0.2), colour="#999999",
+                     linestyle=":")
+        out["gate_path"].append(a)
+    ax.text((steps - 1) * dx / 2, y_c + 0.65, "cell path: element-wise, no weight matrix",
+            ha="center", fontsize=10, color=_CELL_PATH_COLOUR, style="italic")
+    ax.text((steps - 1) * dx / 2, y_h - 0.7, "hidden path: a matrix and gate slopes per step",
+            ha="center", fontsize=10, color=_HIDDEN_PATH_COLOUR, style="italic")
+    ax.text((steps - 1) * dx + 0.6, (y_c + y_h) / 2 - 0.55, "loss", fontsize=10, ha="left")
+    _finish(ax, (-0.7, (steps - 1) * dx + 1.3), (y_h - 1.0, y_c + 0.95))
+    return out
