@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from numpy_vs_torch import machine  # noqa: E402
 from rnncourse import fast, gru, lstm, rnn  # noqa: E402
-from rnncourse.benchmark import _args, blas_limit, make_inputs, numpy_step, time_call  # noqa: E402
+from rnncourse.benchmark import _args, blas_limit, format_exponents, make_inputs, numpy_step, time_call  # noqa: E402
 
 FORWARD = {
     ("rnn", False): rnn.rnn_forward, ("lstm", False): lstm.lstm_forward, ("gru", False): gru.gru_forward,
@@ -113,21 +113,6 @@ def main(argv=None):
         plot(result, args.plot)
         print(f"saved {args.plot}")
     return result
-
-
-def format_exponents(result):
-    """The fitted exponents of a :func:`main` result as a plain-text table."""
-    s = result["setup"]
-    lines = [f"Scaling of forward + backward, {result['date']}, {result['machine']}",
-             f"N={s['N']}; against T: D=H={s['H_fixed']}, T={s['T_values']}; against H: T={s['T_fixed']}, "
-             f"D=H={s['H_values']}; BLAS threads {result['blas_threads']}",
-             f"{'code':<14} {'time~T^':>8} {'time~H^':>8} {'(top 2 H)':>9} {'cache~T^':>9} {'cache~H^':>9} "
-             f"{'peak~T^':>8} {'peak~H^':>8}    expected: time T^1 H^2, memory T^1 H^1"]
-    for name, cell in result["cells"].items():
-        e = cell["exponents"]
-        lines.append(f"{name:<14} {e['time_T']:8.2f} {e['time_H']:8.2f} {e['time_H_top']:9.2f} "
-                     f"{e['cache_T']:9.2f} {e['cache_H']:9.2f} {e['peak_T']:8.2f} {e['peak_H']:8.2f}")
-    return "\n".join(lines)
 
 
 def plot(result, path):

@@ -8,6 +8,7 @@
 - :func:`compare_numpy_torch`: numpy (fast, and optionally teaching) against PyTorch CPU, in
   interleaved rounds; one row per cell, dtype and size, with the median and quartiles of the
   per-round ratios; :func:`format_table` and :func:`format_targets` print them.
+- :func:`format_exponents`: the scaling exponents written by ``benchmarks/scaling.py``.
 
 FLOPs are counted for the matrix products only, the part that grows as H**2:
 a forward pass over N sequences of T steps makes ``x_t Wx`` (2*D*G*H per row) and
@@ -280,4 +281,19 @@ def format_targets(result, size=SIZES["standard"]):
         lines.append(f"  {r['cell']:<5} {r['dtype']:<8} fast/torch {ratio:.2f} "
                      f"({'met' if ratio <= goal else 'NOT met'})  share {share:.0%} "
                      f"({'met' if share >= TARGETS['share'] else 'NOT met'})")
+    return "\n".join(lines)
+
+
+def format_exponents(result):
+    """The fitted exponents of a ``benchmarks/scaling.py`` result (its JSON) as a plain-text table."""
+    s = result["setup"]
+    lines = [f"Scaling of forward + backward, {result['date']}, {result['machine']}",
+             f"N={s['N']}; against T: D=H={s['H_fixed']}, T={s['T_values']}; against H: T={s['T_fixed']}, "
+             f"D=H={s['H_values']}; BLAS threads {result['blas_threads']}",
+             f"{'code':<14} {'time~T^':>8} {'time~H^':>8} {'(top 2 H)':>9} {'cache~T^':>9} {'cache~H^':>9} "
+             f"{'peak~T^':>8} {'peak~H^':>8}    expected: time T^1 H^2, memory T^1 H^1"]
+    for name, cell in result["cells"].items():
+        e = cell["exponents"]
+        lines.append(f"{name:<14} {e['time_T']:8.2f} {e['time_H']:8.2f} {e['time_H_top']:9.2f} "
+                     f"{e['cache_T']:9.2f} {e['cache_H']:9.2f} {e['peak_T']:8.2f} {e['peak_H']:8.2f}")
     return "\n".join(lines)

@@ -36,7 +36,7 @@ What is different, and why it is faster:
 The returned ``h`` (and ``dx``) are (N, T, .) *views* of the time-major buffers, as PyTorch's
 ``batch_first`` outputs are; ``np.ascontiguousarray`` makes a C-ordered copy when one is needed.
 The caches are this module's own NamedTuples. Every function validates its arguments with
-the course's one idiom (:func:`rnncourse._validate.validate`), keeps float32 as float32 (mixed
+the course's one idiom (``rnncourse._validate.validate``), keeps float32 as float32 (mixed
 dtypes compute in their common dtype), and never writes into its inputs.
 """
 from typing import NamedTuple
@@ -58,6 +58,7 @@ except ImportError:  # pragma: no cover
     ThreadpoolController = None
 
 __all__ = [
+    "gemm_accumulate",
     "RNNFastCache", "LSTMFastCache", "GRUFastCache",
     "rnn_forward_fast", "rnn_backward_fast",
     "lstm_forward_fast", "lstm_backward_fast",
@@ -93,13 +94,14 @@ def gemm_accumulate(a, b, c):
     Args:
         a: (m, k) C- or Fortran-contiguous
         b: (k, n) C- or Fortran-contiguous
-        c: (m, n) C-contiguous, the same float dtype as ``a`` and ``b``; overwritten
+        c: (m, n) the same float dtype as ``a`` and ``b``, overwritten; C-contiguous for BLAS
+            (any other layout takes the numpy path)
 
     With SciPy this is one BLAS call ``?gemm(alpha=1, beta=1, overwrite_c=1)``. Fortran BLAS
     sees the C-ordered ``c`` as the Fortran-ordered ``c.T = b.T @ a.T + c.T``.
     """
-    if not USE_SCIPY_BLAS or c.dtype not in (np.float32, np.float64):
-        c += a @ b
+    if not USE_SCIPY_BLAS or c.dtype not in (np.float32, np.float64) or not c.flags.c_contiguous:
+        c += a @ b  # (BLAS would write into a copy of a non-contiguous c)
         return c
     gemm = _scipy_blas.dgemm if c.dtype == np.float64 else _scipy_blas.sgemm
     left, trans_left = _fortran_operand(b.T)

@@ -134,6 +134,14 @@ def test_gemm_accumulate_adds_in_place(dtype, a_order, b_order):
     np.testing.assert_array_equal(buffer[0], before[0])  # nothing else written
 
 
+def test_gemm_accumulate_into_a_strided_view():
+    rng = np.random.default_rng(7)
+    a, b, c = rng.standard_normal((4, 3)), rng.standard_normal((3, 5)), rng.standard_normal((4, 10))
+    expected = c[:, ::2] + a @ b
+    fast.gemm_accumulate(a, b, c[:, ::2])
+    assert error(expected, c[:, ::2]) < 1e-14
+
+
 def test_gemm_accumulate_hands_blas_no_copies():
     pytest.importorskip("scipy")
     # what gemm_accumulate passes to ?gemm for every layout it meets is Fortran-ordered
