@@ -11,12 +11,15 @@ What is different, and why it is faster:
 - **One GEMM for every step's input projection.** ``x_t Wx + b`` does not depend on the
   recurrence, so it is computed for all N*T rows at once: a large matrix product that runs
   near the machine's GEMM rate. Inside the time loop only ``h_{t-1} Wh`` remains.
-- **Time-major buffers, and a GEMM that adds in place.** Gates and states are kept as
-  (T, N, .) arrays, so that step t is one contiguous (N, .) block. With SciPy, the recurrent
-  product is added straight into that block by BLAS (``?gemm`` with ``beta=1``): no
-  temporary and no separate addition. The block of a C-ordered array is handed to the
-  Fortran BLAS as its transpose, which is Fortran-ordered, so BLAS gets no copies. Without
-  SciPy the same sum is made with ``np.matmul`` and ``+=``.
+- **Time-major buffers.** Gates and states are kept as (T, N, .) arrays, so that step t is one
+  contiguous (N, .) block; the recurrent product is computed into a scratch buffer made once
+  and added into that block (:func:`gemm_accumulate`). It can instead be added by SciPy's
+  BLAS in one call (``?gemm`` with ``beta=1``; the C-ordered block goes to the Fortran BLAS as
+  its transpose, which is Fortran-ordered, so BLAS gets no copies): ``USE_SCIPY_BLAS``, off by
+  default because on the machine measured SciPy's BLAS made the product slower by about what
+  the saved addition gains.
+- **One BLAS thread inside the time loops** (threadpoolctl, ``RECURRENCE_THREADS``): a step's
+  (N, H) @ (H, G*H) product is too small to share among threads with profit.
 - **One exponential per gate, and no other transcendental.** On the machines measured,
   ``np.exp`` costs a fraction of ``np.tanh`` (see the appendix), so every activation is
   written with ``exp``: ``sigmoid(a) = 1 / (1 + exp(-a))`` and
@@ -65,8 +68,11 @@ __all__ = [
     "gru_forward_fast", "gru_backward_fast",
 ]
 
-# True when scipy's BLAS is used for ``c += a @ b``; the tests switch it off to test the fallback.
-USE_SCIPY_BLAS = _scipy_blas is not None
+# Whether gemm_accumulate adds with SciPy's ?gemm(beta=1) instead of np.matmul + "+=". Off:
+# measured on this project's machine (benchmarks/ablation.py, the Performance appendix), SciPy's
+# OpenBLAS makes the per-step product a little slower than numpy's, which costs what the saved
+# addition gains. Switch it on where SciPy's BLAS is the faster one.
+USE_SCIPY_BLAS = False
 # BLAS threads for the time loops' small products (None: leave the caller's setting). The
 # products over all N*T rows before and after the loops keep the caller's setting.
 RECURRENCE_THREADS = 1
@@ -88,25 +94,28 @@ def _fortran_operand(matrix):
     return matrix.T, 1
 
 
-def gemm_accumulate(a, b, c):
-    """``c += a @ b`` in place, without a temporary; returns ``c``.
+def gemm_accumulate(a, b, c, scratch=None):
+    """``c += a @ b`` in place; returns ``c``.
 
     Args:
-        a: (m, k) C- or Fortran-contiguous
-        b: (k, n) C- or Fortran-contiguous
-        c: (m, n) the same float dtype as ``a`` and ``b``, overwritten; C-contiguous for BLAS
-            (any other layout takes the numpy path)
+        a: (m, k); b: (k, n)
+        c: (m, n), the same float dtype as ``a`` and ``b``; overwritten
+        scratch: optional (m, n) buffer of that dtype that receives ``a @ b`` (no allocation)
 
-    With SciPy this is one BLAS call ``?gemm(alpha=1, beta=1, overwrite_c=1)``. Fortran BLAS
-    sees the C-ordered ``c`` as the Fortran-ordered ``c.T = b.T @ a.T + c.T``.
+    By default numpy computes ``a @ b`` into ``scratch`` and adds it. With ``USE_SCIPY_BLAS``
+    (off by default, see below) SciPy's ``?gemm(alpha=1, beta=1, overwrite_c=1)`` adds the
+    product into a C-contiguous ``c`` in one call, without the scratch: Fortran BLAS sees ``c``
+    as the Fortran-ordered ``c.T = b.T @ a.T + c.T``, and C- or Fortran-ordered ``a`` and ``b``
+    go through :func:`_fortran_operand`, so that no operand is copied.
     """
-    if not USE_SCIPY_BLAS or c.dtype not in (np.float32, np.float64) or not c.flags.c_contiguous:
-        c += a @ b  # (BLAS would write into a copy of a non-contiguous c)
+    if USE_SCIPY_BLAS and _scipy_blas is not None and c.dtype in (np.float32, np.float64) \
+            and c.flags.c_contiguous:
+        gemm = _scipy_blas.dgemm if c.dtype == np.float64 else _scipy_blas.sgemm
+        left, trans_left = _fortran_operand(b.T)
+        right, trans_right = _fortran_operand(a.T)
+        gemm(1.0, left, right, 1.0, c.T, trans_a=trans_left, trans_b=trans_right, overwrite_c=1)
         return c
-    gemm = _scipy_blas.dgemm if c.dtype == np.float64 else _scipy_blas.sgemm
-    left, trans_left = _fortran_operand(b.T)
-    right, trans_right = _fortran_operand(a.T)
-    gemm(1.0, left, right, 1.0, c.T, trans_a=trans_left, trans_b=trans_right, overwrite_c=1)
+    c += np.matmul(a, b, out=scratch)
     return c
 
 
@@ -222,10 +231,11 @@ def rnn_forward_fast(x, h0, Wx, Wh, b, activation="tanh"):
     h = np.empty((T, N, H), dtype=dtype)
     np.matmul(x.reshape(T * N, D), Wx_s, out=h.reshape(T * N, H))
     h += b_s
+    scratch = np.empty((N, H), dtype=dtype)
     h_prev = h0
     with np.errstate(over="ignore"), _recurrence_threads():
         for t in range(T):
-            h_t = gemm_accumulate(h_prev, Wh_s, h[t])  # scale * (x_t Wx + b + h_{t-1} Wh)
+            h_t = gemm_accumulate(h_prev, Wh_s, h[t], scratch)  # scale * (x_t Wx + b + h_{t-1} Wh)
             if activation == "relu":
                 np.maximum(h_t, 0, out=h_t)
             else:
@@ -255,6 +265,7 @@ def rnn_backward_fast(dh, cache):
     dtype = dh_total.dtype
     da = np.empty((T, N, H), dtype=dtype)  # gradient at every step's pre-activation
     dh0 = np.zeros((N, H), dtype=dtype)
+    scratch = np.empty((N, H), dtype=dtype)
     with _recurrence_threads():
         for t in reversed(range(T)):
             da_t, h_t = da[t], h[t]
@@ -267,7 +278,7 @@ def rnn_backward_fast(dh, cache):
                 np.subtract(1, h_t, out=da_t)
                 da_t *= h_t
             da_t *= dh_total[t]
-            gemm_accumulate(da_t, Wh.T, dh_total[t - 1] if t > 0 else dh0)
+            gemm_accumulate(da_t, Wh.T, dh_total[t - 1] if t > 0 else dh0, scratch)
     dx, dWx, db = _input_gradients(da, x, Wx)
     dWh, _ = _recurrent_gradients(da, h0, h, bias=False)
     return dx, dh0, dWx, dWh, db
@@ -363,10 +374,11 @@ def lstm_forward_fast(x, h0, Wx, Wh, b, c0=None):
     np.matmul(x.reshape(T * N, D), Wx_s, out=gates.reshape(T * N, 4 * H))
     gates += b_s  # every step's scaled x_t Wx + b
     ig = np.empty((N, H), dtype=dtype)
+    scratch = np.empty((N, 4 * H), dtype=dtype)
     h_prev, c_prev = h0, c0
     with np.errstate(over="ignore"), _recurrence_threads():
         for t in range(T):
-            gates_t = gemm_accumulate(h_prev, Wh_s, gates[t])
+            gates_t = gemm_accumulate(h_prev, Wh_s, gates[t], scratch)
             _activate_(gates_t, numerators)  # i, f, o done; the g block holds 1 + tanh
             i, f, g, o = (gates_t[:, k * H:(k + 1) * H] for k in range(4))
             g -= 1
@@ -400,6 +412,7 @@ def lstm_backward_fast(dh, cache):
     dh0 = np.zeros((N, H), dtype=dtype)
     dc_next = np.zeros((N, H), dtype=dtype)  # what step t+1 sends back to c_t
     dc = np.empty((N, H), dtype=dtype)
+    scratch = np.empty((N, H), dtype=dtype)
     with _recurrence_threads():
         for t in reversed(range(T)):
             gates_t, da_t, dh_t, tanh_c_t = gates[t], da[t], dh_total[t], tanh_c[t]
@@ -428,7 +441,7 @@ def lstm_backward_fast(dh, cache):
             do *= o
             do *= tanh_c_t
             do *= dh_t
-            gemm_accumulate(da_t, Wh.T, dh_total[t - 1] if t > 0 else dh0)
+            gemm_accumulate(da_t, Wh.T, dh_total[t - 1] if t > 0 else dh0, scratch)
     dx, dWx, db = _input_gradients(da, x, Wx)
     dWh, _ = _recurrent_gradients(da, h0, h, bias=False)
     return dx, dh0, dc_next, dWx, dWh, db
@@ -556,7 +569,7 @@ def gru_backward_fast(dh, cache):
             # dh_{t-1}: directly through z * h_{t-1}, and through the gates
             np.multiply(dh_t, z, out=tmp)
             dh_prev += tmp
-            gemm_accumulate(dah_t, Wh.T, dh_prev)
+            gemm_accumulate(dah_t, Wh.T, dh_prev, tmp)
     dx, dWx, dbx = _input_gradients(dax, x, Wx)
     dWh, dbh = _recurrent_gradients(dah, h0, h)
     return dx, dh0, dWx, dWh, dbx, dbh
