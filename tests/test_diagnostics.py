@@ -68,3 +68,45 @@ def test_no_mutation_and_errors():
         diagnostics.gradient_norms_through_time(np.zeros((3, 5)), cache)
     with pytest.raises(ValueError, match="dh_last must have 2 dimensions"):
         diagnostics.hidden_gradients_through_time(np.zeros(4), cache)
+
+
+def _delay_line(H, T, seed):
+    """A ReLU RNN whose Wh shifts the state by one unit: with inputs in [0, 1), h_t[i] = u_{t-i} exactly."""
+    u = np.random.default_rng(seed).uniform(0, 1, T)
+    shift = np.eye(H, k=1)  # (h @ shift)[j] = h[j - 1]
+    h, _ = rnn_forward(u[None, :, None], np.zeros((1, H)), np.eye(1, H), shift, np.zeros(H), "relu")
+    return h[0], u
+
+
+def test_delay_line_holds_exactly_its_last_H_inputs():
+    H = 5
+    states, u = _delay_line(H, 3000, seed=4)
+    np.testing.assert_allclose(states[10], u[10 - np.arange(H)], rtol=0, atol=0)
+    r2 = diagnostics.delay_recall(states, u, max_delay=12, n_train=1000)
+    assert r2.shape == (13,)
+    np.testing.assert_allclose(r2[:H], 1.0, atol=1e-12)
+    assert np.all(r2[H:] < 0.02)  # independent inputs: nothing linear left beyond H steps
+    assert diagnostics.memory_capacity(r2) == pytest.approx(H, abs=0.1)
+
+
+def test_delay_recall_of_a_contracting_state_decays():
+    H, T = 8, 3000
+    rng = np.random.default_rng(5)
+    u = rng.uniform(-1, 1, T)
+    Wh = init.orthogonal(H, rng, gain=0.5)
+    h, _ = rnn_forward(u[None, :, None], np.zeros((1, H)), 0.1 * rng.standard_normal((1, H)), Wh, np.zeros(H), "tanh")
+    r2 = diagnostics.delay_recall(h[0], u, max_delay=20, n_train=1500)
+    assert r2[0] > 0.99 and r2[-1] < 0.02
+    assert diagnostics.memory_capacity(r2) < H
+
+
+def test_delay_recall_errors():
+    states, u = _delay_line(3, 200, seed=6)
+    with pytest.raises(ValueError, match="inputs must have shape"):
+        diagnostics.delay_recall(states, u[:-1], 5, 50)
+    with pytest.raises(ValueError, match="n_train must be an integer >= 4"):
+        diagnostics.delay_recall(states, u, 5, 3)
+    with pytest.raises(ValueError, match="steps; max_delay"):
+        diagnostics.delay_recall(states, u, 100, 98)
+    with pytest.raises(ValueError, match="r2 must have 1 dimensions"):
+        diagnostics.memory_capacity(np.zeros((2, 2)))
