@@ -1,5 +1,12 @@
 """A catalogue of hostile and broken submissions, graded by the real sandboxed autograde
-command (``python -m rnncourse.autograde``) on assignments 1 and 2.
+command (``python -m rnncourse.autograde``) on every assignment.
+
+The rule: a submission whose own code is wrong earns nothing, whatever it imports, loads or
+switches off. Two attacks of that kind are in the catalogue: calling the reference with the
+notebook's profiler switched off, and loading the package's source files again under another
+module name; both fail because the sandbox holds no reference code at all. A disk-filling
+submission must have its writes refused everywhere and still earn its points, while the
+host's free space does not move.
 
 Many attacks are written as canaries: the submission defines correct functions only if the
 attack worked (it could read the gradebook, reach the network, ...), so a leak shows up as
@@ -24,7 +31,8 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from rnncourse import autograde, sandbox
+import rnncourse
+from rnncourse.autograde import sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = tuple(sorted(p.name for p in (ROOT / "assignments" / "source").iterdir() if p.is_dir()))
@@ -80,6 +88,79 @@ def canary(attack, source):
     defines every function correctly."""
     return (f"leaked = False\ntry:\n" + "\n".join("    " + line for line in attack.strip().splitlines())
             + f"\nexcept BaseException:\n    pass\nif leaked:\n    exec({solutions_code(source)!r})\n")
+
+
+def graded_functions(source):
+    """``[(module, name)]`` of the reference of every function the assignment's solution cells define."""
+    from rnncourse import grading
+
+    references = {f.__name__: f.__module__ for f in grading.REFERENCE_FUNCTIONS}
+    names = [line.split("def ", 1)[1].split("(", 1)[0] for c in source.cells
+             if c.metadata.get("nbgrader", {}).get("solution") for line in c.source.splitlines() if line.startswith("def ")]
+    return [(references[name], name) for name in names if name in references]
+
+
+REFERENCE_WITHOUT_PROFILER = """
+import importlib, sys
+def _delegate(module, name):
+    def wrapper(*args, **kwargs):
+        sys.setprofile(None)  # the notebook's checks watch calls with a profiler: switch it off
+        sys.settrace(None)
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+    return wrapper
+for _module, _name in {functions!r}:
+    globals()[_name] = _delegate(_module, _name)
+"""
+
+RELOADED_SOURCES = """
+import importlib.util, os, sys
+def _package_folders():
+    # Where the package was on the grading machine, and wherever an import could find a copy of it.
+    yield {package!r}
+    for entry in sys.path + ["/grader", "/work", "/tmp"]:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if os.path.isfile(os.path.join(entry or ".", name, "rnn.py")):
+                yield os.path.join(entry or ".", name)
+def _load(folder):
+    # The package's files again, under another name, so no check that looks for `rnncourse` sees it.
+    spec = importlib.util.spec_from_file_location("course_copy", os.path.join(folder, "__init__.py"),
+                                                  submodule_search_locations=[folder])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["course_copy"] = module
+    spec.loader.exec_module(module)
+    return module
+for _folder in _package_folders():
+    try:
+        _load(_folder)
+        for _module, _name in {functions!r}:
+            globals()[_name] = getattr(importlib.import_module("course_copy" + _module[len("rnncourse"):]), _name)
+        break
+    except Exception:
+        continue
+"""
+
+FILL_DISK = """
+import os
+_refused = []  # every place it could write to must have refused before 1 GiB
+for _folder in (os.getcwd(), os.path.expanduser("~"), "/tmp", "/dev/shm", "/var/tmp"):
+    _written = 0
+    try:
+        for _i in range(64):  # files of 16 MiB, under the per-file size limit
+            with open(os.path.join(_folder, f"fill_{{_i}}.bin"), "wb") as _handle:
+                for _ in range(16):
+                    _handle.write(b"x" * 1024**2)
+                    _written += 1024**2
+        _refused.append(False)
+    except OSError:
+        _refused.append(True)
+    print(_folder, _written // 1024**2, "MiB written")
+if all(_refused):
+    exec({solutions!r})
+"""
 
 
 def catalogue(course, assignment, listener_port):
@@ -149,8 +230,16 @@ with open("events.jsonl", "a") as stream:
     stream.write(json.dumps({"done": True}) + "\\n")
 """), "zero"),
         "calls_reference": (replace_cell(source, target_id, (
-            f"from {reference_module(target_fn)} import {target_fn} as _reference\n"
-            f"def {target_fn}(*args, **kwargs):\n    return _reference(*args, **kwargs)\n")), "as_missing"),
+            f"def {target_fn}(*args, **kwargs):\n    from {reference_module(target_fn)} import {target_fn} as _reference\n"
+            f"    return _reference(*args, **kwargs)\n")), "as_missing"),
+        # The reference called with the notebook's profiler switched off, from wrong own code.
+        "reference_profiler_off": (replace_cell(release, last, REFERENCE_WITHOUT_PROFILER.format(
+            functions=graded_functions(source))), "zero"),
+        # The package's source files loaded again under another module name, from wrong own code.
+        "reload_package_sources": (replace_cell(release, last, RELOADED_SOURCES.format(
+            package=str(Path(rnncourse.__file__).resolve().parent), functions=graded_functions(source))), "zero"),
+        # Fills every writable place; only when all of them refused does it define its (correct) functions.
+        "fill_disk": (replace_cell(release, last, FILL_DISK.format(solutions=solutions_code(source))), "full"),
         "os_exit": (replace_cell(source, solution_ids(source)[0],
                                  next(c.source for c in source.cells if c.metadata.get("nbgrader", {}).get("grade_id")
                                       == solution_ids(source)[0]) + "\nimport os\nos._exit(0)\n"), "zero"),
@@ -273,6 +362,25 @@ def sandbox_processes():
     return [line for line in out.splitlines() if line.split() and int(line.split()[0]) >= sandbox.BASE_UID]
 
 
+class FreeSpace:
+    """Samples the free space of the filesystem that holds ``folder`` while grading runs."""
+
+    def __init__(self, folder):
+        self.folder, self.before = folder, shutil.disk_usage(folder).free
+        self.lowest, self.running = self.before, True
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+        self.thread.start()
+
+    def sample(self):
+        while self.running:
+            self.lowest = min(self.lowest, shutil.disk_usage(self.folder).free)
+            time.sleep(0.05)
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """Both assignments graded in parallel (2 Dask workers); ps1 also graded serially."""
@@ -284,10 +392,13 @@ def graded(tmp_path_factory):
     for assignment in ASSIGNMENTS:
         entries[assignment] = catalogue(parallel, assignment, listener.port)
         submit_all(parallel, assignment, entries[assignment])
+    free_space = FreeSpace(parallel)
+    for assignment in ASSIGNMENTS:
         started = time.monotonic()
         outputs[assignment] = run(parallel, sys.executable, "-m", "rnncourse.autograde", assignment,
                                   "--workers", "2", *GRADE_ARGS).stdout
         seconds[assignment] = time.monotonic() - started
+    free_space.close()
     submit_all(serial, ASSIGNMENTS[0], catalogue(serial, ASSIGNMENTS[0], listener.port))
     started = time.monotonic()
     run(serial, sys.executable, "-m", "rnncourse.autograde", ASSIGNMENTS[0], "--workers", "1", *GRADE_ARGS)
@@ -295,7 +406,7 @@ def graded(tmp_path_factory):
     listener.close()
     print("grading times (s):", {k: round(v, 1) for k, v in seconds.items()})
     return {"parallel": parallel, "serial": serial, "entries": entries, "outputs": outputs,
-            "listener": listener, "seconds": seconds}
+            "listener": listener, "seconds": seconds, "free_space": free_space}
 
 
 def expected_scores(scores, expectation):
@@ -331,6 +442,20 @@ def test_every_hostile_submission_gets_exactly_what_it_earned(graded, assignment
         elif got != expected:
             wrong[student] = (got, expected)
     assert not wrong, json.dumps(wrong, indent=1)
+
+
+def test_disk_filling_submission_leaves_the_hosts_disk_alone(graded):
+    """Each fill_disk submission tried to write 1 GiB in every writable place (and was refused
+    everywhere, else it would not have scored full marks above); the host's free space did not move."""
+    free_space = graded["free_space"]
+    dropped = free_space.before - free_space.lowest
+    print(f"host free space: {free_space.before / 1024**3:.2f} GiB before, lowest {free_space.lowest / 1024**3:.2f} GiB "
+          f"while grading (drop {dropped / 1024**2:.0f} MiB)")
+    assert dropped < 256 * 1024**2, f"free space of the course's disk dropped by {dropped / 1024**2:.0f} MiB"
+    for assignment in ASSIGNMENTS:
+        result = json.loads((graded["parallel"] / "autograde_results" / assignment / "fill_disk" / f"{assignment}.json")
+                            .read_text())
+        assert all(cell["passed"] for cell in result["cells"].values()), result["cells"]
 
 
 def test_no_connection_left_the_sandbox(graded):
@@ -391,12 +516,3 @@ def test_feedback_has_no_hidden_tests_or_expected_values(graded):
             assert "seed=101" not in html and "seed=21" not in html, "a hidden test call is in the feedback"
             assert "array([" not in html, "an expected array is in the feedback"
         assert hidden_calls  # the source does have hidden tests to hide
-
-
-def test_copy_of_the_reference_is_flagged(tmp_path):
-    from rnncourse import grading, similarity
-
-    reference = similarity.reference_sources(grading.REFERENCE_FUNCTIONS)
-    copied = reference["rnn_step_backward"].replace("dh_next", "g").replace("cache", "c")
-    flags = similarity.find_copies({"eve": {"rnn_step_backward": copied}}, reference)
-    assert flags and flags[0]["other"] == "reference:rnn_step_backward" and flags[0]["similarity"] > 0.95
