@@ -34,10 +34,10 @@ What is different, and why it is faster:
 - **Big GEMMs after the backward loop.** The backward loop carries only the recurrence and
   stores each step's pre-activation gradient in a (T, N, G*H) buffer; the weight and input
   gradients are then single products over all N*T rows. The upstream gradient is copied
-  once into a time-major buffer into which BLAS adds ``da_t Wh^T``.
+  once into a time-major buffer, into which each step adds ``da_t Wh^T`` for the step before.
 
-The returned ``h`` (and ``dx``) are (N, T, .) *views* of the time-major buffers, as PyTorch's
-``batch_first`` outputs are; ``np.ascontiguousarray`` makes a C-ordered copy when one is needed.
+The returned ``h`` (and ``dx``) are (N, T, .) *views* of the time-major buffers (same values and
+shapes, other strides); ``np.ascontiguousarray`` makes a C-ordered copy when one is needed.
 The caches are this module's own NamedTuples. Every function validates its arguments with
 the course's one idiom (``rnncourse._validate.validate``), keeps float32 as float32 (mixed
 dtypes compute in their common dtype), and never writes into its inputs.
