@@ -16,8 +16,8 @@ What is different, and why it is faster:
   and added into that block (:func:`gemm_accumulate`). It can instead be added by SciPy's
   BLAS in one call (``?gemm`` with ``beta=1``; the C-ordered block goes to the Fortran BLAS as
   its transpose, which is Fortran-ordered, so BLAS gets no copies): ``USE_SCIPY_BLAS``, off by
-  default because on the machine measured SciPy's BLAS made the product slower by about what
-  the saved addition gains.
+  default because on the machine measured it gained nothing beyond the noise (SciPy's own
+  OpenBLAS computes the product there).
 - **One BLAS thread inside the time loops** (threadpoolctl, ``RECURRENCE_THREADS``): a step's
   (N, H) @ (H, G*H) product is too small to share among threads with profit.
 - **One exponential per gate, and no other transcendental.** On the machines measured,
@@ -69,9 +69,8 @@ __all__ = [
 ]
 
 # Whether gemm_accumulate adds with SciPy's ?gemm(beta=1) instead of np.matmul + "+=". Off:
-# measured on this project's machine (benchmarks/ablation.py, the Performance appendix), SciPy's
-# OpenBLAS makes the per-step product a little slower than numpy's, which costs what the saved
-# addition gains. Switch it on where SciPy's BLAS is the faster one.
+# on this project's machine (benchmarks/ablation.py, the Performance appendix) it gained nothing
+# beyond the noise; SciPy's own OpenBLAS then computes the product. Switch it on where it pays.
 USE_SCIPY_BLAS = False
 # BLAS threads for the time loops' small products (None: leave the caller's setting). The
 # products over all N*T rows before and after the loops keep the caller's setting.
