@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from rnncourse import fast, gru, lstm, rnn
@@ -86,6 +86,8 @@ def test_bad_shape_names_the_argument(model, sequence, N, T, D, H, seed, data):
     name = data.draw(st.sampled_from(sorted(args)), label="argument")
     how = data.draw(st.sampled_from(["extra axis", "missing axis", "one more", "one less"]), label="change")
     axis = data.draw(st.integers(0, args[name].ndim - 1), label="axis")
+    # Any length T is valid for a whole sequence, so changing x's time axis is no error.
+    assume(not (sequence and name == "x" and axis == 1 and how in ("one more", "one less")))
     shape = list(args[name].shape)
     if how == "extra axis":
         shape.append(1)
