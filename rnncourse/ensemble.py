@@ -167,6 +167,30 @@ def clip_per_model(grads, max_norm):
     return {k: g * scale.reshape((-1,) + (1,) * (g.dim() - 1)) for k, g in grads.items()}, norms
 
 
+def clip_values_per_model(grads, clip_value):
+    """Value clipping of each network on its own, as :func:`rnncourse.clip.clip_grad_value` does.
+
+    Args:
+        grads: dict name -> tensor (K, ...); not modified
+        clip_value: positive float (the same for all networks) or (K,) sequence of positive floats;
+            ``inf`` leaves a network unclipped
+
+    Returns:
+        clipped: dict name -> new tensor, every entry of network k cut to ``[-clip_value[k], clip_value[k]]``
+    """
+    torch = _torch()
+    K = next(iter(grads.values())).shape[0]
+    limits = np.broadcast_to(np.asarray(clip_value, dtype=np.float64), (K,)) \
+        if np.ndim(clip_value) == 0 else np.asarray(clip_value, dtype=np.float64)
+    if limits.shape != (K,) or np.any(np.isnan(limits)) or np.any(limits <= 0):
+        raise ValueError(f"clip_value must be a positive number or a (K,) = ({K},) array of them, got {clip_value!r}")
+    out = {}
+    for name, g in grads.items():
+        bound = torch.tensor(limits, dtype=g.dtype).reshape((-1,) + (1,) * (g.dim() - 1))
+        out[name] = torch.maximum(torch.minimum(g, bound), -bound)
+    return out
+
+
 def state_gradient_ratio(cell, params, x, y):
     """How much of the loss's gradient reaches the first state: ``||dL/dh_1|| / ||dL/dh_T||`` per network.
 
@@ -189,7 +213,7 @@ def state_gradient_ratio(cell, params, x, y):
     return (first / last).numpy()
 
 
-def train(cell, params, batches, test, lr, max_norm=None, optimizer="adam", dtype="float64"):
+def train(cell, params, batches, test, lr, max_norm=None, optimizer="adam", dtype="float64", clip_value=None):
     """Train K networks on the mean squared error, optionally clipping each one's gradient.
 
     A network whose loss becomes non-finite keeps its last finite weights and stops
@@ -203,6 +227,9 @@ def train(cell, params, batches, test, lr, max_norm=None, optimizer="adam", dtyp
         lr: the step size
         optimizer: "adam" (Kingma & Ba 2015) or "sgd" (plain gradient descent)
         dtype: "float64" or "float32" (about twice as fast on a CPU)
+        clip_value: None, or one float or a (K,) sequence: every gradient entry of network k is cut
+            to ``[-clip_value[k], clip_value[k]]`` (after norm clipping), as
+            :func:`rnncourse.clip.clip_grad_value` does; ``inf`` leaves network k alone
         max_norm: None for no clipping, else the largest global norm of each network's gradient,
             one float for all or a (K,) sequence (``inf`` for a network that is not clipped)
 
@@ -232,6 +259,8 @@ def train(cell, params, batches, test, lr, max_norm=None, optimizer="adam", dtyp
         alive &= torch.isfinite(loss.detach()) & torch.isfinite(step_norms)
         if max_norm is not None:
             grads = clip_per_model(grads, max_norm)[0]
+        if clip_value is not None:
+            grads = clip_values_per_model(grads, clip_value)
         with torch.no_grad():
             for k, v in p.items():
                 keep = alive.reshape((-1,) + (1,) * (v.dim() - 1))

@@ -73,6 +73,20 @@ def test_clip_per_model_equals_clip_grad_norm():
     assert clip.global_norm({n: clipped[n][0].numpy() for n in grads}) == pytest.approx(1.0, abs=1e-5)
 
 
+def test_clip_values_per_model_equals_clip_grad_value():
+    rng = np.random.default_rng(8)
+    grads = {"Wh": 3 * rng.standard_normal((3, 4, 4)), "b": rng.standard_normal((3, 4))}
+    limits = [0.5, np.inf, 2.0]
+    clipped = ensemble.clip_values_per_model({k: torch.tensor(v) for k, v in grads.items()}, limits)
+    for k, limit in enumerate(limits):
+        one = {name: g[k] for name, g in grads.items()}
+        expected = clip.clip_grad_value(one, limit) if np.isfinite(limit) else one
+        for name in grads:
+            np.testing.assert_array_equal(clipped[name][k].numpy(), expected[name])
+    with pytest.raises(ValueError, match="clip_value must be"):
+        ensemble.clip_values_per_model({k: torch.tensor(v) for k, v in grads.items()}, [1.0, 0.0, 1.0])
+
+
 def test_state_gradient_ratio_equals_numpy_bptt():
     p = _params("rnn", K=2)
     x, y = data.adding_problem(6, 9, np.random.default_rng(3))
