@@ -24,7 +24,7 @@ def hidden_gradients_through_time(dh_last, cache):
 
     Args:
         dh_last: (N, H) gradient of the loss with respect to the last hidden state h[:, T-1]
-        cache: :class:`rnncourse.rnn.SequenceCache` from :func:`rnncourse.rnn.rnn_forward`
+        cache: :class:`rnncourse.rnn.RNNCache` from :func:`rnncourse.rnn.rnn_forward`
 
     Returns:
         dh: (N, T, H) where ``dh[:, t]`` is the gradient of the loss with respect to ``h[:, t]``
@@ -49,7 +49,7 @@ def gradient_norms_through_time(dh_last, cache):
 
     Args:
         dh_last: (N, H) gradient of the loss with respect to the last hidden state
-        cache: :class:`rnncourse.rnn.SequenceCache` from :func:`rnncourse.rnn.rnn_forward`
+        cache: :class:`rnncourse.rnn.RNNCache` from :func:`rnncourse.rnn.rnn_forward`
 
     Returns:
         norms: (T,) with ``norms[T-1]`` the size of ``dh_last`` itself
