@@ -53,8 +53,11 @@ def _alarm(signum, frame):
 def run_cells(cells, namespace, cell_seconds, records, event):
     """Run each cell (``{"source", "names"}``) in ``namespace`` with IPython; one event per cell."""
     from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
 
-    shell = InteractiveShell.instance(user_ns=namespace)
+    config = Config()
+    config.HistoryManager.enabled = False  # no history database: nothing of ours to write to the student's /tmp
+    shell = InteractiveShell.instance(user_ns=namespace, config=config)
     for index, cell in enumerate(cells):
         signal.alarm(cell_seconds)
         try:
