@@ -65,6 +65,7 @@ if NbGraderPreprocessor is not None:
         results_dir = Unicode("", help="Folder with the results of rnncourse.autograde").tag(config=True)
 
         def preprocess(self, nb, resources):
+            """Write the verdicts into the test cells of ``nb``; returns ``(nb, resources)``."""
             info = resources["nbgrader"]
             path = Path(self.results_dir, info["assignment"], info["student"], f"{info['notebook']}.json")
             cells = json.loads(path.read_text())["cells"] if path.exists() else {}
