@@ -105,7 +105,7 @@ def gemm_accumulate(a, b, c, scratch=None):
     (off by default, see below) SciPy's ``?gemm(alpha=1, beta=1, overwrite_c=1)`` adds the
     product into a C-contiguous ``c`` in one call, without the scratch: Fortran BLAS sees ``c``
     as the Fortran-ordered ``c.T = b.T @ a.T + c.T``, and C- or Fortran-ordered ``a`` and ``b``
-    go through :func:`_fortran_operand`, so that no operand is copied.
+    go through ``_fortran_operand``, so that no operand is copied.
     """
     if USE_SCIPY_BLAS and _scipy_blas is not None and c.dtype in (np.float32, np.float64) \
             and c.flags.c_contiguous:

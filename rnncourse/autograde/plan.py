@@ -10,9 +10,22 @@ import ast
 import dis
 import importlib
 import inspect
+import threading
 import types
 
 from .. import grading
+
+
+# CPython 3.11 counts the depth of AST construction in one counter per interpreter, so two
+# threads parsing at once can fail with "SystemError: AST constructor recursion depth mismatch"
+# (python/cpython#106905). The local Dask cluster grades submissions in threads.
+_AST_LOCK = threading.Lock()
+
+
+def parse_python(source):
+    """``ast.parse(source)``, one thread at a time (see ``_AST_LOCK``)."""
+    with _AST_LOCK:
+        return ast.parse(source)
 
 
 def nbgrader_metadata(cell):
@@ -28,7 +41,7 @@ def parse_test_cell(source):
     else raises ``ValueError``: the sandboxed grader does not run test code.
     """
     checks = []
-    for statement in ast.parse(source).body:
+    for statement in parse_python(source).body:
         call = statement.value if isinstance(statement, ast.Expr) else None
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
                 and isinstance(call.func.value, ast.Name) and call.func.value.id == "grading"
@@ -102,7 +115,7 @@ def package_names(source):
     Only top-level ``import`` statements are read; one that mixes ``rnncourse`` with other
     modules, or a ``*`` import, raises ``ValueError``.
     """
-    tree = ast.parse(source)
+    tree = parse_python(source)
     names, dropped = {}, set()
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "rnncourse":

@@ -17,6 +17,8 @@ import io
 import numpy as np
 from copydetect import CodeFingerprint, compare_files
 
+from .plan import parse_python
+
 NOISE = 25  # characters of normalised code in one fingerprint (copydetect's noise threshold)
 GUARANTEE = 30  # any match this long is found (copydetect's guarantee threshold)
 MIN_SHARED = 60  # normalised characters shared at least: a one-line activation is alike in every answer
@@ -67,7 +69,7 @@ def compare(code_a, code_b, template=""):
 def defined_functions(code):
     """Names of the functions ``code`` defines at top level."""
     try:
-        return [node.name for node in ast.parse(code).body if isinstance(node, ast.FunctionDef)]
+        return [node.name for node in parse_python(code).body if isinstance(node, ast.FunctionDef)]
     except (SyntaxError, ValueError):
         return []
 
