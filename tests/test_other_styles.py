@@ -16,15 +16,13 @@ Every style must score full marks. One style also goes through nbgrader end to e
 import contextlib
 import io
 import json
-import os
 import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import nbformat
 import pytest
+from test_nbgrader_end_to_end import nbgrader
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = ROOT / "assignments"
@@ -871,12 +869,6 @@ def test_styles_really_differ_from_the_solution():
 # One style through nbgrader, end to end
 # ============================================================================
 
-def nbgrader(course, *args):
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    result = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), *args, "--log-level=WARN"],
-                            cwd=course, env=env, capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-    return result
 
 
 @pytest.mark.slow
