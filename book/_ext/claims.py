@@ -80,7 +80,7 @@ def evidence_markdown(row):
     """A MyST sentence linking a row to its evidence."""
     (kind, name), = row["evidence"].items()
     if kind == "glue":
-        return f"Evidence: the result `{name}` computed in {{ref}}`{row['target']}`."
+        return f"Evidence: the executed result `{name}` of this chapter; tested in {{ref}}`{row['target']}`."
     return f"Evidence: {{ref}}`the derivation <{name}>`."
 
 
