@@ -61,11 +61,21 @@ _BROKEN_IMAGES = """() => Array.from(document.images)
 
 def inspect_page(page, url):
     """Load ``url`` and return what a reader would see wrong: a dict of lists."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
     problems = {"console": [], "page_errors": [], "broken_images": [], "raw_math": []}
-    page.on("console", lambda msg: problems["console"].append(msg.text) if msg.type == "error" else None)
+    page.on("console", lambda msg: problems["console"].append(f"{msg.text} ({msg.location.get('url')})")
+            if msg.type == "error" else None)
     page.on("pageerror", lambda error: problems["page_errors"].append(str(error)))
     page.goto(url, wait_until="load")
-    page.wait_for_load_state("networkidle")
+    # Network idle lets a redirecting page (the landing page) arrive. It is waited for with a bound:
+    # headless Chromium can hold a MathJax font request open for good (seen with MathJax_Size4 on
+    # pages with large delimiters) although the server answers it at once.
+    try:
+        page.wait_for_load_state("networkidle", timeout=10_000)
+    except PlaywrightTimeoutError:
+        pass
+    page.wait_for_load_state("load")
     has_math = page.evaluate("() => !!document.querySelector('.math, .MathJax, mjx-container, span.math')")
     if has_math:
         page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=30000)
