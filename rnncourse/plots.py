@@ -5,6 +5,7 @@ added; none creates a figure, changes matplotlib's global settings or shows
 anything, so a chapter (or a test with the Agg backend) decides what to do with
 the drawing. matplotlib is an optional dependency: ``pip install rnncourse[plots]``.
 """
+from functools import partial
 from numbers import Integral
 
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
@@ -132,6 +133,22 @@ def _link(ax, start, end, colour="#333333", label=None, label_offset=(0.0, 0.0),
     return arrow, text
 
 
+def _add_node(ax, out, group, name, centre, label, style, **size):
+    """Draw a box with :func:`_node` and record it: ``out[group][name]`` gets the patch and
+    ``out["labels"][name]`` its label text. Returns the patch."""
+    patch, text = _node(ax, centre, label, style, **size)
+    out[group][name] = patch
+    out["labels"][name] = text.get_text()
+    return patch
+
+
+def _add_arrow(ax, out, start, end, **kw):
+    """Draw an arrow with :func:`_link` and append it to ``out["arrows"]``. Returns the arrow."""
+    arrow, _ = _link(ax, start, end, **kw)
+    out["arrows"].append(arrow)
+    return arrow
+
+
 def _finish(ax, xlim, ylim):
     """Set the limits, an equal aspect and no axes."""
     ax.set_xlim(*xlim)
@@ -165,12 +182,7 @@ def draw_lstm_cell(ax):
         text of every box)
     """
     out = {"gates": {}, "ops": {}, "states": {}, "cell_path": [], "arrows": [], "labels": {}}
-
-    def add(group, name, centre, label, style, **size):
-        patch, text = _node(ax, centre, label, style, **size)
-        out[group][name] = patch
-        out["labels"][name] = text.get_text()
-        return patch
+    add, arrow = partial(_add_node, ax, out), partial(_add_arrow, ax, out)
 
     y_cell, y_ops, y_gates, y_in = 3.2, 2.1, 0.9, -0.5
     add("states", "c_prev", (0.0, y_cell), "$c_{t-1}$", _CELL_STYLE)
@@ -189,11 +201,6 @@ def draw_lstm_cell(ax):
     add("ops", "add", (3.9, y_cell), "$+$", _OP_STYLE, **small)
     add("ops", "tanh_c", (6.6, y_ops + 0.45), "tanh", _OP_STYLE, width=0.8, height=0.45, fontsize=11)
     add("ops", "show", (6.6, y_ops - 0.6), "$\\odot$", _OP_STYLE, **small)
-
-    def arrow(start, end, **kw):
-        a, _ = _link(ax, start, end, **kw)
-        out["arrows"].append(a)
-        return a
 
     # The cell path, drawn thick in its own colour: no weight matrix on it.
     for start, end in [((0.45, y_cell), (1.75, y_cell)), ((2.25, y_cell), (3.65, y_cell)),
@@ -245,17 +252,7 @@ def draw_gru_cell(ax):
         (every arrow) and ``"labels"`` (dict name -> label text of every box)
     """
     out = {"gates": {}, "ops": {}, "states": {}, "state_path": [], "arrows": [], "labels": {}}
-
-    def add(group, name, centre, label, style, **size):
-        patch, text = _node(ax, centre, label, style, **size)
-        out[group][name] = patch
-        out["labels"][name] = text.get_text()
-        return patch
-
-    def arrow(start, end, **kw):
-        a, _ = _link(ax, start, end, **kw)
-        out["arrows"].append(a)
-        return a
+    add, arrow = partial(_add_node, ax, out), partial(_add_arrow, ax, out)
 
     y_top, y_ops, y_gates, y_in = 3.2, 2.1, 0.9, -0.5
     add("states", "h_prev", (0.0, y_top), "$h_{t-1}$", _STATE_STYLE)
@@ -363,4 +360,171 @@ def draw_lstm_gradient_paths(ax, steps=3):
             ha="center", fontsize=10, color=_HIDDEN_PATH_COLOUR, style="italic")
     ax.text((steps - 1) * dx + 0.6, (y_c + y_h) / 2 - 0.55, "loss", fontsize=10, ha="left")
     _finish(ax, (-0.7, (steps - 1) * dx + 1.3), (y_h - 1.0, y_c + 0.95))
+    return out
+
+
+# ---- input-output configurations and the encoder-decoder with attention ---------------------
+_OUTPUT_STYLE = {"facecolor": "#e4f1de", "edgecolor": "#2e6b1f"}
+_DECODER_STYLE = {"facecolor": "#f3e3f5", "edgecolor": "#6b2a73"}
+_ATTENTION_COLOUR = "#1f4e79"
+
+#: The five input-output configurations drawn by :func:`draw_io_configurations`, in order, with
+#: (steps that read an input, steps of the recurrent state, steps that give an output); the
+#: unaligned case reads its inputs at the first three steps and writes at the last three.
+IO_CONFIGURATIONS = {
+    "one-to-one": ((0,), 1, (0,)),
+    "one-to-many": ((0,), 3, (0, 1, 2)),
+    "many-to-one": ((0, 1, 2), 3, (2,)),
+    "many-to-many, aligned": ((0, 1, 2), 3, (0, 1, 2)),
+    "many-to-many, unaligned": ((0, 1, 2), 6, (3, 4, 5)),
+}
+
+
+def draw_io_configurations(ax):
+    """Draw the five input-output configurations of a recurrent network side by side.
+
+    Each panel has a row of inputs :math:`x` (bottom), a row of states :math:`h`
+    (middle) and a row of outputs :math:`y` (top), one column per time step, with
+    the recurrent arrows between neighbouring states. The panels, left to right,
+    are the keys of :data:`IO_CONFIGURATIONS`: one-to-one (one step, an MLP),
+    one-to-many (one input, three outputs), many-to-one (three inputs, one output
+    at the last step), many-to-many aligned (an output at every input step, as in
+    tagging) and many-to-many unaligned (an encoder reads three inputs, then a
+    decoder writes three outputs, as in translation).
+
+    Args:
+        ax: matplotlib axes to draw on (not cleared first)
+
+    Returns:
+        dict name -> panel for each name of :data:`IO_CONFIGURATIONS`, each panel a
+        dict with ``"x"``, ``"h"`` and ``"y"`` (the box patches of each row, left to
+        right), ``"recurrent"`` (the arrows from state to state), ``"arrows"``
+        (every arrow of the panel) and ``"title"`` (the panel's title text)
+    """
+    dx, y_x, y_h, y_y, size = 1.0, 0.0, 1.1, 2.2, {"width": 0.62, "height": 0.46, "fontsize": 10}
+    panels, slot_start = {}, 0.0
+    for name, (reads, steps, writes) in IO_CONFIGURATIONS.items():
+        # Each panel gets a slot as wide as its boxes or its title, whichever is wider.
+        slot = max(steps * dx, 0.15 * len(name) + 0.4)
+        left = slot_start + (slot - (steps - 1) * dx) / 2
+        slot_start += slot + 0.3
+        panel = {"x": [], "h": [], "y": [], "recurrent": [], "arrows": []}
+        for k in range(steps):
+            cx = left + k * dx
+            style = _DECODER_STYLE if name.endswith("unaligned") and k >= 3 else _STATE_STYLE
+            panel["h"].append(_node(ax, (cx, y_h), f"$h_{{{k + 1}}}$", style, **size)[0])
+            if k in reads:
+                panel["x"].append(_node(ax, (cx, y_x), f"$x_{{{len(panel['x']) + 1}}}$", _INPUT_STYLE, **size)[0])
+                panel["arrows"].append(_link(ax, (cx, y_x + 0.23), (cx, y_h - 0.23))[0])
+            if k in writes:
+                panel["y"].append(_node(ax, (cx, y_y), f"$y_{{{len(panel['y']) + 1}}}$", _OUTPUT_STYLE, **size)[0])
+                panel["arrows"].append(_link(ax, (cx, y_h + 0.23), (cx, y_y - 0.23))[0])
+            if k > 0:
+                arrow = _link(ax, (cx - dx + 0.31, y_h), (cx - 0.31, y_h), colour=_HIDDEN_PATH_COLOUR)[0]
+                panel["recurrent"].append(arrow)
+                panel["arrows"].append(arrow)
+        centre = left + (steps - 1) * dx / 2
+        panel["title"] = ax.text(centre, y_y + 0.65, name, ha="center", va="center", fontsize=10,
+                                 weight="bold").get_text()
+        panels[name] = panel
+    _finish(ax, (-0.1, slot_start - 0.2), (y_x - 0.45, y_y + 0.95))
+    return panels
+
+
+def draw_encoder_decoder_attention(ax, source_steps=4, target_steps=3, attend_step=2):
+    """Draw an encoder-decoder (seq2seq) with additive attention at one decoder step.
+
+    The encoder (left) reads :math:`x_1, \\dots, x_S` into states
+    :math:`h_1, \\dots, h_S`; its last state initialises the decoder (the
+    fixed-size context of a plain encoder-decoder). The decoder (right) has states
+    :math:`s_1, \\dots, s_{T'}`, reads the previous output token
+    :math:`y_{t-1}` (teacher forcing in training, its own prediction when it
+    decodes) and writes :math:`y_t`. At decoder step ``attend_step`` the drawing
+    shows attention: every encoder state sends an arrow, weighted by
+    :math:`\\alpha_{t,s}`, into the context vector
+    :math:`c_t = \\sum_s \\alpha_{t,s} h_s`, which the decoder state
+    :math:`s_t` reads; the previous decoder state is the query (dashed).
+
+    Args:
+        ax: matplotlib axes to draw on (not cleared first)
+        source_steps: S, an integer >= 1
+        target_steps: T', an integer >= 1
+        attend_step: the decoder step t (1-based, 1 <= t <= target_steps) whose attention is drawn
+
+    Returns:
+        dict of the artists added: ``"inputs"``, ``"encoder"`` (S patches each),
+        ``"decoder_inputs"``, ``"decoder"``, ``"outputs"`` (T' patches each),
+        ``"context"`` (one patch), ``"attention"`` (S arrows, encoder state ->
+        context, left to right), ``"query"`` (the dashed arrow into the context, or
+        None when t = 1 and the query is the encoder's last state), ``"bridge"``
+        (the arrow from h_S to s_1), ``"arrows"`` (every arrow) and ``"labels"``
+        (the text of every box, in drawing order)
+    """
+    for name, value, low in (("source_steps", source_steps, 1), ("target_steps", target_steps, 1),
+                             ("attend_step", attend_step, 1)):
+        if isinstance(value, bool) or not isinstance(value, Integral):
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        if value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value}")
+    if attend_step > target_steps:
+        raise ValueError(f"attend_step must be between 1 and target_steps = {target_steps}, got {attend_step}")
+    S, T, t_att = int(source_steps), int(target_steps), int(attend_step)
+    out = {"inputs": [], "encoder": [], "decoder_inputs": [], "decoder": [], "outputs": [],
+           "attention": [], "arrows": [], "labels": []}
+    dx, y_in, y_state, y_out, y_ctx = 1.3, 0.0, 1.3, 2.6, 3.6
+    size = {"width": 0.8, "height": 0.5, "fontsize": 11}
+
+    def box(group, centre, label, style):
+        patch, text = _node(ax, centre, label, style, **size)
+        out[group].append(patch)
+        out["labels"].append(text.get_text())
+        return patch
+
+    def arrow(start, end, **kw):
+        a, _ = _link(ax, start, end, **kw)
+        out["arrows"].append(a)
+        return a
+
+    for s in range(1, S + 1):
+        cx = (s - 1) * dx
+        box("inputs", (cx, y_in), f"$x_{{{s}}}$", _INPUT_STYLE)
+        box("encoder", (cx, y_state), f"$h_{{{s}}}$", _STATE_STYLE)
+        arrow((cx, y_in + 0.25), (cx, y_state - 0.25))
+        if s > 1:
+            arrow((cx - dx + 0.4, y_state), (cx - 0.4, y_state), colour=_HIDDEN_PATH_COLOUR)
+    start = S * dx + 0.9
+    dec_x = [start + (t - 1) * dx for t in range(1, T + 1)]
+    for t, cx in enumerate(dec_x, 1):
+        box("decoder_inputs", (cx, y_in), "<s>" if t == 1 else f"$y_{{{t - 1}}}$", _INPUT_STYLE)
+        box("decoder", (cx, y_state), f"$s_{{{t}}}$", _DECODER_STYLE)
+        box("outputs", (cx, y_out), f"$y_{{{t}}}$", _OUTPUT_STYLE)
+        arrow((cx, y_in + 0.25), (cx, y_state - 0.25))
+        arrow((cx, y_state + 0.25), (cx, y_out - 0.25))
+        if t > 1:
+            arrow((cx - dx + 0.4, y_state), (cx - 0.4, y_state), colour=_HIDDEN_PATH_COLOUR)
+    out["bridge"] = arrow(((S - 1) * dx + 0.4, y_state), (dec_x[0] - 0.4, y_state), colour=_HIDDEN_PATH_COLOUR)
+    ax.text((S - 1) * dx / 2, y_in - 0.55, "encoder", ha="center", fontsize=11, weight="bold")
+    ax.text((dec_x[0] + dec_x[-1]) / 2, y_in - 0.55, "decoder", ha="center", fontsize=11, weight="bold")
+
+    ctx_x = (S - 1) * dx / 2 + 0.4 * dx
+    patch, text = _node(ax, (ctx_x, y_ctx), f"$c_{{{t_att}}}$", {"facecolor": "white",
+                        "edgecolor": _ATTENTION_COLOUR}, **size)
+    out["context"] = patch
+    out["labels"].append(text.get_text())
+    spread = max(ctx_x, (S - 1) * dx - ctx_x, 1e-9)   # the arrows end spread over the context box
+    for s in range(1, S + 1):
+        cx = (s - 1) * dx
+        end_x = ctx_x + 0.3 * (cx - ctx_x) / spread
+        a = arrow((cx, y_state + 0.25), (end_x, y_ctx - 0.25), colour=_ATTENTION_COLOUR,
+                  label=f"$\\alpha_{{{t_att},{s}}}$", label_offset=(-0.25 if cx < ctx_x else 0.25, 0.0))
+        out["attention"].append(a)
+    target = dec_x[t_att - 1]
+    arrow((ctx_x + 0.4, y_ctx), (target - 0.1, y_state + 0.25), colour=_ATTENTION_COLOUR, rad=-0.15)
+    out["query"] = None
+    if t_att > 1:
+        out["query"] = arrow((dec_x[t_att - 2] - 0.4, y_state + 0.2), (ctx_x + 0.4, y_ctx - 0.1),
+                             colour="#777777", linestyle="--")
+    ax.text(ctx_x, y_ctx + 0.5, f"$c_{{{t_att}}} = \\sum_s \\alpha_{{{t_att},s}} h_s$",
+            ha="center", fontsize=11, color=_ATTENTION_COLOUR)
+    _finish(ax, (-0.6, dec_x[-1] + 0.6), (y_in - 0.8, y_ctx + 0.85))
     return out

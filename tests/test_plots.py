@@ -7,7 +7,10 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
 
 from rnncourse.plots import (  # noqa: E402
+    IO_CONFIGURATIONS,
+    draw_encoder_decoder_attention,
     draw_gru_cell,
+    draw_io_configurations,
     draw_lstm_cell,
     draw_lstm_gradient_paths,
     draw_unrolled_rnn,
@@ -158,4 +161,71 @@ def test_draw_lstm_gradient_paths_rejects_bad_steps(steps):
     _, ax = new_axes()
     with pytest.raises(ValueError, match="steps"):
         draw_lstm_gradient_paths(ax, steps=steps)
+    assert not ax.patches
+
+
+def test_draw_io_configurations_draws_five_panels_with_their_inputs_states_and_outputs():
+    fig, ax = new_axes()
+    panels = draw_io_configurations(ax)
+    fig.canvas.draw()
+
+    assert list(panels) == ["one-to-one", "one-to-many", "many-to-one", "many-to-many, aligned",
+                            "many-to-many, unaligned"]
+    # (inputs, states, outputs) of each configuration
+    counts = {name: (len(p["x"]), len(p["h"]), len(p["y"])) for name, p in panels.items()}
+    assert counts == {"one-to-one": (1, 1, 1), "one-to-many": (1, 3, 3), "many-to-one": (3, 3, 1),
+                      "many-to-many, aligned": (3, 3, 3), "many-to-many, unaligned": (3, 6, 3)}
+    boxes, arrows = boxes_and_arrows(ax)
+    assert len(boxes) == sum(sum(c) for c in counts.values())
+    assert len(arrows) == sum(len(p["arrows"]) for p in panels.values())
+    for name, panel in panels.items():
+        assert len(panel["recurrent"]) == len(panel["h"]) - 1
+        assert panel["title"] == name
+        # inputs under the states, outputs above them
+        assert all(x.get_y() < panel["h"][0].get_y() < y.get_y() for x in panel["x"] for y in panel["y"])
+    # many-to-one writes at its last step, the unaligned one only after it has read every input
+    m2o = panels["many-to-one"]
+    assert m2o["y"][0].get_x() == m2o["h"][-1].get_x()
+    unaligned = panels["many-to-many, unaligned"]
+    assert max(x.get_x() for x in unaligned["x"]) < min(y.get_x() for y in unaligned["y"])
+    # panels do not overlap: each starts right of the one before
+    spans = [(min(b.get_x() for b in p["h"]), max(b.get_x() for b in p["h"])) for p in panels.values()]
+    assert all(prev[1] < nxt[0] for prev, nxt in zip(spans, spans[1:]))
+    assert set(IO_CONFIGURATIONS) == set(panels)
+    assert not ax.axison
+
+
+@pytest.mark.parametrize("S,T,t", [(4, 3, 2), (1, 1, 1), (6, 4, 4)])
+def test_draw_encoder_decoder_attention_sends_every_encoder_state_into_the_context(S, T, t):
+    fig, ax = new_axes()
+    out = draw_encoder_decoder_attention(ax, source_steps=S, target_steps=T, attend_step=t)
+    fig.canvas.draw()
+
+    boxes, arrows = boxes_and_arrows(ax)
+    assert len(out["inputs"]) == len(out["encoder"]) == len(out["attention"]) == S
+    assert len(out["decoder_inputs"]) == len(out["decoder"]) == len(out["outputs"]) == T
+    assert len(boxes) == 2 * S + 3 * T + 1 and out["context"] in boxes
+    assert len(arrows) == len(out["arrows"])
+    assert (out["query"] is None) == (t == 1)
+    # every attention arrow ends at the context box, from its own encoder state
+    ctx = out["context"]
+    for arrow, state in zip(out["attention"], out["encoder"]):
+        (x0, y0), (x1, y1) = arrow._posA_posB
+        assert state.get_x() <= x0 <= state.get_x() + state.get_width()
+        assert ctx.get_x() <= x1 <= ctx.get_x() + ctx.get_width() and y1 <= ctx.get_y() + 1e-9
+    texts = [tx.get_text() for tx in ax.texts]
+    assert all(f"$\\alpha_{{{t},{s}}}$" in texts for s in range(1, S + 1))
+    # the encoder lies left of the decoder, and the bridge joins h_S to s_1
+    assert out["encoder"][-1].get_x() < out["decoder"][0].get_x()
+    (x0, _), (x1, _) = out["bridge"]._posA_posB
+    assert out["encoder"][-1].get_x() < x0 < x1 < out["decoder"][0].get_x() + out["decoder"][0].get_width()
+
+
+@pytest.mark.parametrize("kwargs", [{"source_steps": 0}, {"target_steps": 2.5}, {"attend_step": 0},
+                                    {"target_steps": 2, "attend_step": 3}, {"source_steps": True}])
+def test_draw_encoder_decoder_attention_rejects_bad_sizes(kwargs):
+    _, ax = new_axes()
+    name = next(iter(kwargs)) if "attend_step" not in kwargs else "attend_step"
+    with pytest.raises(ValueError, match=name):
+        draw_encoder_decoder_attention(ax, **kwargs)
     assert not ax.patches
