@@ -1,0 +1,200 @@
+"""Tests of rnncourse.layers: gradients, masks and padding, bidirectional and stacked layers, attention, validation."""
+import re
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rnncourse import layers as L
+from rnncourse.gradcheck import numerical_gradient, numerical_gradient_array, rel_error
+
+GRAD_TOLERANCE = 1e-7
+
+
+def padded_lengths(rng, N, T):
+    """(N,) lengths in 1..T with one full-length and one length-1 sequence when N allows."""
+    lengths = rng.integers(1, T + 1, N)
+    lengths[0] = T
+    if N > 1:
+        lengths[1] = 1
+    return lengths
+
+
+def check_gradient(f, x, dout, analytic, tolerance=GRAD_TOLERANCE):
+    """Compare an analytic gradient with the centred difference of sum(f(x) * dout)."""
+    numeric = numerical_gradient_array(f, x, dout)
+    error = rel_error(analytic, numeric)
+    assert error < tolerance, error
+    return error
+
+
+def assert_unchanged(before, after):
+    for name in before:
+        np.testing.assert_array_equal(after[name], before[name], err_msg=f"{name} was modified")
+
+
+# ================================================================ length_mask and reverse_padded
+
+def test_length_mask_values():
+    mask = L.length_mask(np.array([3, 1, 2]), 4)
+    np.testing.assert_array_equal(mask, [[1, 1, 1, 0], [1, 0, 0, 0], [1, 1, 0, 0]])
+    assert mask.dtype == bool
+
+
+def test_reverse_padded_values():
+    x = np.arange(2 * 4).reshape(2, 4)  # integers: the dtype is kept
+    out = L.reverse_padded(x, [3, 4])
+    np.testing.assert_array_equal(out, [[2, 1, 0, 3], [7, 6, 5, 4]])
+    assert out.dtype == x.dtype
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(N=st.integers(1, 5), T=st.integers(1, 7), F=st.integers(0, 3), seed=st.integers(0, 2**32 - 1))
+def test_reverse_padded_is_its_own_inverse(N, T, F, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((N, T) + (2,) * F)
+    lengths = rng.integers(1, T + 1, N)
+    x_copy = x.copy()
+    once = L.reverse_padded(x, lengths)
+    np.testing.assert_array_equal(L.reverse_padded(once, lengths), x)
+    np.testing.assert_array_equal(x, x_copy)  # input untouched
+    mask = L.length_mask(lengths, T)
+    np.testing.assert_array_equal(once[~mask], x[~mask])  # padding stays in place
+    for n in range(N):  # real steps reversed
+        np.testing.assert_array_equal(once[n, :lengths[n]], x[n, :lengths[n]][::-1])
+
+
+# ================================================================ embedding
+
+def test_embedding_forward_is_a_lookup():
+    W = np.arange(12.0).reshape(4, 3)
+    out, _ = L.embedding_forward(np.array([[0, 3], [3, 3]]), W)
+    np.testing.assert_array_equal(out, [[W[0], W[3]], [W[3], W[3]]])
+
+
+def test_embedding_backward_accumulates_repeated_tokens():
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((5, 3))
+    tokens = np.array([[1, 1, 4], [1, 0, 4]])
+    dout = rng.standard_normal((2, 3, 3))
+    _, cache = L.embedding_forward(tokens, W)
+    dW = L.embedding_backward(dout, cache)
+    np.testing.assert_allclose(dW[1], dout[0, 0] + dout[0, 1] + dout[1, 0], rtol=1e-14)
+    np.testing.assert_array_equal(dW[2], 0)  # unused token
+    check_gradient(lambda W_: L.embedding_forward(tokens, W_)[0], W, dout, dW)
+
+
+# ================================================================ temporal affine
+
+def test_temporal_affine_gradients():
+    rng = np.random.default_rng(1)
+    h, W, b = rng.standard_normal((2, 4, 3)), rng.standard_normal((3, 5)), rng.standard_normal(5)
+    dout = rng.standard_normal((2, 4, 5))
+    out, cache = L.temporal_affine_forward(h, W, b)
+    np.testing.assert_allclose(out[1, 2], h[1, 2] @ W + b, rtol=1e-14)
+    dh, dW, db = L.temporal_affine_backward(dout, cache)
+    check_gradient(lambda v: L.temporal_affine_forward(v, W, b)[0], h, dout, dh)
+    check_gradient(lambda v: L.temporal_affine_forward(h, v, b)[0], W, dout, dW)
+    check_gradient(lambda v: L.temporal_affine_forward(h, W, v)[0], b, dout, db)
+
+
+# ================================================================ masked softmax loss
+
+def loss_case(seed, N=3, T=5, V=6):
+    rng = np.random.default_rng(seed)
+    lengths = padded_lengths(rng, N, T)
+    return rng.standard_normal((N, T, V)) * 2, rng.integers(0, V, (N, T)), L.length_mask(lengths, T)
+
+
+def test_softmax_loss_by_hand():
+    # one real token, uniform scores over 4 classes: loss = log 4, gradient 1/4 - one_hot
+    scores, targets, mask = np.zeros((1, 2, 4)), np.array([[2, 0]]), np.array([[True, False]])
+    loss, dscores = L.temporal_softmax_loss(scores, targets, mask)
+    assert loss == pytest.approx(np.log(4), rel=1e-15)
+    np.testing.assert_allclose(dscores[0, 0], [0.25, 0.25, -0.75, 0.25], rtol=1e-15)
+    np.testing.assert_array_equal(dscores[0, 1], 0)
+
+
+def test_softmax_loss_gradient():
+    scores, targets, mask = loss_case(2)
+    _, dscores = L.temporal_softmax_loss(scores, targets, mask)
+    numeric = numerical_gradient(lambda s: L.temporal_softmax_loss(s, targets, mask)[0], scores)
+    assert rel_error(dscores, numeric) < GRAD_TOLERANCE
+
+
+def test_softmax_loss_ignores_padded_positions():
+    scores, targets, mask = loss_case(3)
+    loss, dscores = L.temporal_softmax_loss(scores, targets, mask)
+    assert (~mask).any()
+    np.testing.assert_array_equal(dscores[~mask], 0)
+    rng = np.random.default_rng(99)
+    other_scores = np.where(mask[..., None], scores, rng.standard_normal(scores.shape) * 50)
+    odd_targets = np.where(mask, targets, rng.choice([-100, -1, 6, 10**6], targets.shape))  # out of range
+    loss2, dscores2 = L.temporal_softmax_loss(other_scores, odd_targets, mask)
+    assert loss2 == loss
+    np.testing.assert_array_equal(dscores2, dscores)
+
+
+def test_softmax_loss_is_the_mean_over_real_tokens():
+    scores, targets, mask = loss_case(4)
+    loss, _ = L.temporal_softmax_loss(scores, targets, mask)
+    per_token = [-np.log(np.exp(scores[n, t, targets[n, t]]) / np.exp(scores[n, t]).sum())
+                 for n, t in zip(*np.nonzero(mask))]
+    assert loss == pytest.approx(np.mean(per_token), rel=1e-13)
+
+
+def test_softmax_loss_does_not_overflow():
+    scores = np.array([[[1000.0, 0.0, -1000.0]]])
+    loss, dscores = L.temporal_softmax_loss(scores, np.array([[1]]), np.array([[True]]))
+    assert loss == pytest.approx(1000.0, rel=1e-15)
+    assert np.isfinite(dscores).all()
+
+
+def test_softmax_loss_rejects_an_empty_mask():
+    with pytest.raises(ValueError, match="mask must select at least one token"):
+        L.temporal_softmax_loss(np.zeros((1, 2, 3)), np.zeros((1, 2), int), np.zeros((1, 2), bool))
+
+
+# ================================================================ many-to-one heads
+
+def test_last_state_by_length():
+    rng = np.random.default_rng(5)
+    h, lengths = rng.standard_normal((3, 4, 2)), np.array([4, 1, 2])
+    last, cache = L.last_state_by_length(h, lengths)
+    np.testing.assert_array_equal(last, [h[0, 3], h[1, 0], h[2, 1]])
+    dlast = rng.standard_normal((3, 2))
+    dh = L.last_state_by_length_backward(dlast, cache)
+    check_gradient(lambda v: L.last_state_by_length(v, lengths)[0], h, dlast, dh)
+
+
+def test_masked_mean_pool():
+    rng = np.random.default_rng(6)
+    h, lengths = rng.standard_normal((3, 4, 2)), np.array([4, 1, 2])
+    mask = L.length_mask(lengths, 4)
+    pooled, cache = L.masked_mean_pool(h, mask)
+    np.testing.assert_allclose(pooled, [h[0].mean(0), h[1, 0], h[2, :2].mean(0)], rtol=1e-14)
+    dpooled = rng.standard_normal((3, 2))
+    dh = L.masked_mean_pool_backward(dpooled, cache)
+    np.testing.assert_array_equal(dh[~mask], 0)
+    check_gradient(lambda v: L.masked_mean_pool(v, mask)[0], h, dpooled, dh)
+    other = np.where(mask[..., None], h, 1e6)  # padded states do not change the mean
+    np.testing.assert_array_equal(L.masked_mean_pool(other, mask)[0], pooled)
+
+
+# ================================================================ inputs are not modified
+
+def test_no_input_is_modified():
+    rng = np.random.default_rng(7)
+    scores, targets, mask = loss_case(7)
+    h = rng.standard_normal((3, 5, 4))
+    lengths = np.array([5, 1, 3])
+    args = {"scores": scores, "targets": targets, "mask": mask, "h": h, "lengths": lengths}
+    before = {k: v.copy() for k, v in args.items()}
+    L.temporal_softmax_loss(scores, targets, mask)
+    _, c = L.last_state_by_length(h, lengths)
+    L.last_state_by_length_backward(np.ones((3, 4)), c)
+    _, c = L.masked_mean_pool(h, mask)
+    L.masked_mean_pool_backward(np.ones((3, 4)), c)
+    L.reverse_padded(h, lengths)
+    assert_unchanged(before, args)
