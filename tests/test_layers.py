@@ -10,6 +10,9 @@ from rnncourse import layers as L
 from rnncourse.gradcheck import numerical_gradient, numerical_gradient_array, rel_error
 
 GRAD_TOLERANCE = 1e-7
+# Bidirectional and stacked layers: several cells in a row make some gradient entries small (~1e-5),
+# where the centred difference's rounding (~1e-11 absolute) alone is a relative error above 1e-7.
+COMPOSITE_TOLERANCE = 1e-6
 
 
 def padded_lengths(rng, N, T):
@@ -198,3 +201,175 @@ def test_no_input_is_modified():
     L.masked_mean_pool_backward(np.ones((3, 4)), c)
     L.reverse_padded(h, lengths)
     assert_unchanged(before, args)
+
+
+# ================================================================ recurrent layers by name
+
+def cell_params(cell, D, H, seed):
+    return L.init_cell_params(cell, D, H, np.random.default_rng(seed))
+
+
+def with_param(params, name, value):
+    return {**params, name: value}
+
+
+@pytest.mark.parametrize("cell", L.CELLS)
+def test_init_cell_params_shapes_and_bound(cell):
+    params = cell_params(cell, 3, 5, 0)
+    G = L.GATES[cell]
+    expected = {"Wx": (3, G * 5), "Wh": (5, G * 5), "b": (G * 5,), "bx": (G * 5,), "bh": (G * 5,)}
+    assert set(params) == set(L.PARAM_NAMES[cell])
+    for name, value in params.items():
+        assert value.shape == expected[name]
+        assert np.abs(value).max() <= 1 / np.sqrt(5)
+    assert all(np.array_equal(params[k], cell_params(cell, 3, 5, 0)[k]) for k in params)  # seeded
+
+
+@pytest.mark.parametrize("fast", [False, True])
+@pytest.mark.parametrize("cell", L.CELLS)
+def test_recurrent_gradients(cell, fast):
+    rng = np.random.default_rng(10)
+    N, T, D, H = 2, 4, 3, 3
+    x, h0, params = rng.standard_normal((N, T, D)), rng.uniform(-1, 1, (N, H)), cell_params(cell, D, H, 1)
+    dh = rng.standard_normal((N, T, H))
+    _, cache = L.recurrent_forward(cell, x, h0, params, fast=fast)
+    dx, dh0, grads = L.recurrent_backward(dh, cache)
+    assert set(grads) == set(params)
+    check_gradient(lambda v: L.recurrent_forward(cell, v, h0, params, fast)[0], x, dh, dx)
+    check_gradient(lambda v: L.recurrent_forward(cell, x, v, params, fast)[0], h0, dh, dh0)
+    for name in params:
+        check_gradient(lambda v: L.recurrent_forward(cell, x, h0, with_param(params, name, v), fast)[0],
+                       params[name], dh, grads[name])
+
+
+@pytest.mark.parametrize("cell", L.CELLS)
+def test_recurrent_dispatches_to_the_cell_module(cell):
+    from rnncourse import gru, lstm, rnn
+    rng = np.random.default_rng(11)
+    x, h0, p = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 5)), cell_params(cell, 4, 5, 2)
+    h, _ = L.recurrent_forward(cell, x, h0, p)
+    want = {"rnn": lambda: rnn.rnn_forward(x, h0, p["Wx"], p["Wh"], p["b"])[0],
+            "gru": lambda: gru.gru_forward(x, h0, p["Wx"], p["Wh"], p["bx"], p["bh"])[0],
+            "lstm": lambda: lstm.lstm_forward(x, h0, p["Wx"], p["Wh"], p["b"])[0]}[cell]()
+    np.testing.assert_array_equal(h, want)
+
+
+def assert_close_relative_to_max(got, want, tolerance=1e-12):
+    """Largest difference relative to the largest value (how tests/test_fast.py compares fast code)."""
+    scale = max(np.abs(want).max(), 1e-300)
+    assert np.abs(np.asarray(got) - want).max() / scale < tolerance
+
+
+@pytest.mark.parametrize("cell", L.CELLS)
+def test_fast_equals_teaching_code(cell):
+    rng = np.random.default_rng(12)
+    N, T, D, H = 3, 6, 4, 5
+    x, lengths = rng.standard_normal((N, T, D)), np.array([6, 2, 4])
+    p_f, p_b = cell_params(cell, D, H, 3), cell_params(cell, D, H, 4)
+    dh = rng.standard_normal((N, T, 2 * H))
+    results = {}
+    for fast in (False, True):
+        h, cache = L.bidirectional_forward(x, lengths, p_f, p_b, cell, fast=fast)
+        dx, g_f, g_b = L.bidirectional_backward(dh, cache)
+        hs, cache_s = L.stacked_forward(x, [p_f, cell_params(cell, H, H, 5)], cell, residual=True, fast=fast)
+        dxs, gs = L.stacked_backward(dh[..., :H], cache_s)
+        results[fast] = [h, dx, *g_f.values(), *g_b.values(), hs, dxs, *gs[0].values(), *gs[1].values()]
+    for slow, quick in zip(results[False], results[True]):
+        assert_close_relative_to_max(quick, slow)
+
+
+# ================================================================ bidirectional on a padded batch
+
+def bidirectional_case(cell, seed, N=4, T=5, D=3, H=3):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((N, T, D))
+    lengths = padded_lengths(rng, N, T)
+    return x, lengths, cell_params(cell, D, H, seed + 1), cell_params(cell, D, H, seed + 2)
+
+
+@pytest.mark.parametrize("cell", L.CELLS)
+def test_bidirectional_padded_batch_equals_each_sequence_alone(cell):
+    x, lengths, p_f, p_b = bidirectional_case(cell, 20)
+    H = p_f["Wh"].shape[0]
+    x_padded = x.copy()
+    x_padded[~L.length_mask(lengths, x.shape[1])] = 7.0  # whatever the padding holds
+    h, _ = L.bidirectional_forward(x_padded, lengths, p_f, p_b, cell)
+    for n, length in enumerate(lengths):
+        alone = x[n:n + 1, :length]  # the sequence without padding
+        zero = np.zeros((1, H))
+        forward, _ = L.recurrent_forward(cell, alone, zero, p_f)
+        backward, _ = L.recurrent_forward(cell, alone[:, ::-1], zero, p_b)  # read from its own end
+        np.testing.assert_allclose(h[n, :length, :H], forward[0], rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(h[n, :length, H:], backward[0, ::-1], rtol=1e-13, atol=1e-15)
+        np.testing.assert_array_equal(h[n, length:], 0)
+
+
+def test_bidirectional_is_not_the_naive_flip():
+    # the test above has power: flipping the whole padded batch gives other backward states
+    x, lengths, p_f, p_b = bidirectional_case("rnn", 21)
+    h, _ = L.bidirectional_forward(x, lengths, p_f, p_b, "rnn")
+    H = p_f["Wh"].shape[0]
+    naive, _ = L.recurrent_forward("rnn", x[:, ::-1], np.zeros((x.shape[0], H)), p_b)
+    n = int(np.argmin(lengths))
+    assert np.abs(naive[n, ::-1][:lengths[n]] - h[n, :lengths[n], H:]).max() > 1e-3
+
+
+@pytest.mark.parametrize("cell", L.CELLS)
+def test_bidirectional_gradients(cell):
+    x, lengths, p_f, p_b = bidirectional_case(cell, 22, N=3, T=4, D=2, H=2)
+    dh = np.random.default_rng(23).standard_normal((3, 4, 4))
+    _, cache = L.bidirectional_forward(x, lengths, p_f, p_b, cell)
+    dx, g_f, g_b = L.bidirectional_backward(dh, cache)
+    np.testing.assert_array_equal(dx[~L.length_mask(lengths, 4)], 0)  # padding gets no gradient
+    check_gradient(lambda v: L.bidirectional_forward(v, lengths, p_f, p_b, cell)[0], x, dh, dx,
+                   COMPOSITE_TOLERANCE)
+    for name in p_f:
+        check_gradient(lambda v: L.bidirectional_forward(x, lengths, with_param(p_f, name, v), p_b, cell)[0],
+                       p_f[name], dh, g_f[name], COMPOSITE_TOLERANCE)
+        check_gradient(lambda v: L.bidirectional_forward(x, lengths, p_f, with_param(p_b, name, v), cell)[0],
+                       p_b[name], dh, g_b[name], COMPOSITE_TOLERANCE)
+
+
+# ================================================================ stacked layers
+
+@pytest.mark.parametrize("residual", [False, True])
+@pytest.mark.parametrize("cell", L.CELLS)
+def test_stacked_gradients(cell, residual):
+    rng = np.random.default_rng(30)
+    N, T, D, H = 2, 3, 2, 3
+    x = rng.standard_normal((N, T, D))
+    params_list = [cell_params(cell, D, H, 31), cell_params(cell, H, H, 32), cell_params(cell, H, H, 33)]
+    dh = rng.standard_normal((N, T, H))
+    h_top, cache = L.stacked_forward(x, params_list, cell, residual=residual)
+    assert len(cache.states) == 3 and cache.states[-1] is h_top
+    dx, grads_list = L.stacked_backward(dh, cache)
+    check_gradient(lambda v: L.stacked_forward(v, params_list, cell, residual)[0], x, dh, dx, COMPOSITE_TOLERANCE)
+    for l, params in enumerate(params_list):
+        for name in params:
+            def f(v, l=l, name=name):
+                changed = [with_param(p, name, v) if k == l else p for k, p in enumerate(params_list)]
+                return L.stacked_forward(x, changed, cell, residual)[0]
+            check_gradient(f, params[name], dh, grads_list[l][name], COMPOSITE_TOLERANCE)
+
+
+@pytest.mark.parametrize("cell", L.CELLS)
+def test_stacked_states_layer_by_layer(cell):
+    rng = np.random.default_rng(34)
+    x = rng.standard_normal((2, 4, 3))
+    params_list = [cell_params(cell, 3, 5, 35), cell_params(cell, 5, 5, 36)]
+    zero = np.zeros((2, 5))
+    first, _ = L.recurrent_forward(cell, x, zero, params_list[0])
+    second, _ = L.recurrent_forward(cell, first, zero, params_list[1])
+    plain, cache = L.stacked_forward(x, params_list, cell)
+    np.testing.assert_array_equal(cache.states[0], first)
+    np.testing.assert_array_equal(plain, second)
+    with_skip, cache = L.stacked_forward(x, params_list, cell, residual=True)
+    np.testing.assert_array_equal(with_skip, second + first)  # f(h_1) + h_1
+    np.testing.assert_array_equal(cache.states[0], first)  # layer 1 has no skip (its input is x)
+
+
+def test_stacked_residual_needs_equal_sizes():
+    params_list = [cell_params("rnn", 3, 5, 0), cell_params("rnn", 5, 4, 1)]
+    with pytest.raises(ValueError, match=re.escape("params_list[1]['Wh'] must have H = 5 rows")):
+        L.stacked_forward(np.zeros((1, 2, 3)), params_list, "rnn", residual=True)
+    L.stacked_forward(np.zeros((1, 2, 3)), params_list, "rnn")  # fine without the skip
