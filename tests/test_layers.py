@@ -10,8 +10,9 @@ from rnncourse import layers as L
 from rnncourse.gradcheck import numerical_gradient, numerical_gradient_array, rel_error
 
 GRAD_TOLERANCE = 1e-7
-# Bidirectional and stacked layers: several cells in a row make some gradient entries small (~1e-5),
-# where the centred difference's rounding (~1e-11 absolute) alone is a relative error above 1e-7.
+# Bidirectional and stacked layers and additive attention: several nonlinear maps in a row make some
+# gradient entries small (~1e-5), where the centred difference's rounding (~1e-11 absolute) alone is a
+# relative error above 1e-7 (measured: 1.6e-7 and 2.1e-7 at entries of 5e-5 and 6e-5).
 COMPOSITE_TOLERANCE = 1e-6
 
 
@@ -373,3 +374,172 @@ def test_stacked_residual_needs_equal_sizes():
     with pytest.raises(ValueError, match=re.escape("params_list[1]['Wh'] must have H = 5 rows")):
         L.stacked_forward(np.zeros((1, 2, 3)), params_list, "rnn", residual=True)
     L.stacked_forward(np.zeros((1, 2, 3)), params_list, "rnn")  # fine without the skip
+
+
+# ================================================================ attention
+
+def attention_case(seed, N=3, S=5, Hq=4, Hk=3, A=6):
+    rng = np.random.default_rng(seed)
+    mask = L.length_mask(padded_lengths(rng, N, S), S)
+    return {"query": rng.standard_normal((N, Hq)), "keys": rng.standard_normal((N, S, Hk)), "mask": mask,
+            "Wq": rng.standard_normal((Hq, A)) / 2, "Wk": rng.standard_normal((Hk, A)) / 2,
+            "v": rng.standard_normal(A)}
+
+
+def test_additive_attention_by_hand():
+    # v = 0 gives equal scores: the weights are uniform over the real steps, the context their mean
+    keys = np.array([[[1.0, 0.0], [0.0, 1.0], [5.0, 5.0]]])
+    context, weights, _ = L.additive_attention_forward(np.ones((1, 2)), keys, np.array([[True, True, False]]),
+                                                       np.ones((2, 3)), np.ones((2, 3)), np.zeros(3))
+    np.testing.assert_array_equal(weights, [[0.5, 0.5, 0.0]])
+    np.testing.assert_array_equal(context, [[0.5, 0.5]])
+
+
+def test_additive_attention_weights_and_context():
+    case = attention_case(40)
+    context, weights, _ = L.additive_attention_forward(**case)
+    mask = case["mask"]
+    np.testing.assert_allclose(weights.sum(axis=1), 1, rtol=1e-14)
+    np.testing.assert_array_equal(weights[~mask], 0.0)  # exactly 0
+    assert (weights[mask] > 0).all()
+    n, s = 0, 2  # one score by the formula
+    score = case["v"] @ np.tanh(case["query"][n] @ case["Wq"] + case["keys"][n, s] @ case["Wk"])
+    scores = [case["v"] @ np.tanh(case["query"][n] @ case["Wq"] + case["keys"][n, j] @ case["Wk"])
+              for j in range(5)]
+    assert weights[n, s] == pytest.approx(np.exp(score) / np.exp(scores).sum(), rel=1e-13)
+    np.testing.assert_allclose(context, np.einsum("ns,nsh->nh", weights, case["keys"]), rtol=1e-14)
+    other_keys = np.where(mask[..., None], case["keys"], 1e3)  # masked steps change nothing
+    np.testing.assert_array_equal(L.additive_attention_forward(**{**case, "keys": other_keys})[0], context)
+
+
+def test_additive_attention_gradients():
+    case = attention_case(41)
+    dcontext = np.random.default_rng(42).standard_normal((3, 3))
+    _, _, cache = L.additive_attention_forward(**case)
+    grads = dict(zip(("query", "keys", "Wq", "Wk", "v"), L.additive_attention_backward(dcontext, cache)))
+    np.testing.assert_array_equal(grads["keys"][~case["mask"]], 0)
+    for name, analytic in grads.items():
+        check_gradient(lambda value: L.additive_attention_forward(**{**case, name: value})[0],
+                       case[name], dcontext, analytic, COMPOSITE_TOLERANCE)
+
+
+def test_dot_attention_weights_and_gradients():
+    rng = np.random.default_rng(43)
+    case = {"query": rng.standard_normal((3, 4)), "keys": rng.standard_normal((3, 5, 4)),
+            "mask": L.length_mask(np.array([5, 1, 3]), 5)}
+    context, weights, cache = L.dot_attention_forward(**case)
+    np.testing.assert_allclose(weights.sum(axis=1), 1, rtol=1e-14)
+    np.testing.assert_array_equal(weights[~case["mask"]], 0.0)
+    np.testing.assert_array_equal(weights[1], [1, 0, 0, 0, 0])
+    scores = np.einsum("h,sh->s", case["query"][2], case["keys"][2, :3])
+    np.testing.assert_allclose(weights[2, :3], np.exp(scores) / np.exp(scores).sum(), rtol=1e-13)
+    dcontext = rng.standard_normal((3, 4))
+    dquery, dkeys = L.dot_attention_backward(dcontext, cache)
+    check_gradient(lambda value: L.dot_attention_forward(value, case["keys"], case["mask"])[0],
+                   case["query"], dcontext, dquery)
+    check_gradient(lambda value: L.dot_attention_forward(case["query"], value, case["mask"])[0],
+                   case["keys"], dcontext, dkeys)
+
+
+def test_attention_softmax_does_not_overflow():
+    query, keys = np.array([[100.0]]), np.array([[[10.0], [-10.0], [1e6]]])  # the masked score is huge
+    _, weights, _ = L.dot_attention_forward(query, keys, np.array([[True, True, False]]))
+    assert np.isfinite(weights).all()
+    np.testing.assert_allclose(weights, [[1.0, 0.0, 0.0]], atol=1e-300)
+
+
+# ================================================================ bad input
+
+def raises(match, f, *args, **kwargs):
+    with pytest.raises(ValueError, match=re.escape(match)):
+        f(*args, **kwargs)
+
+
+def test_bad_tokens_and_lengths():
+    W = np.zeros((4, 3))
+    raises("tokens must be in 0..V-1 = 0..3 (V from W (4, 3)), got values from 0 to 4",
+           L.embedding_forward, np.array([[0, 4]]), W)
+    raises("tokens must be in 0..V-1 = 0..3", L.embedding_forward, np.array([[-1, 2]]), W)
+    raises("tokens must be an integer array (N, T) in 0..V-1, got dtype float64 with shape (1, 2)",
+           L.embedding_forward, np.array([[0.0, 1.0]]), W)
+    raises("tokens must have 2 dimensions (N, T), got shape (3,)", L.embedding_forward, np.array([0, 1, 2]), W)
+    h = np.zeros((2, 3, 4))
+    raises("lengths must be in 1..T = 1..3 (T from h (2, 3, 4)), got values from 0 to 2",
+           L.last_state_by_length, h, [0, 2])
+    raises("lengths must be in 1..T = 1..3 (T from h (2, 3, 4)), got values from 1 to 4",
+           L.last_state_by_length, h, [1, 4])
+    raises("lengths must have shape (N,) = (2,) (N from h (2, 3, 4)), got (3,)", L.last_state_by_length, h, [1, 2, 3])
+    raises("lengths must be an integer array (N,) in 1..T, got dtype float64 with shape (2,)",
+           L.last_state_by_length, h, [1.0, 2.0])
+    raises("lengths must be in 1..T = 1..3", L.length_mask, [1, 4], 3)
+    raises("T must be an integer >= 1, got 0", L.length_mask, [1], 0)
+    raises("lengths must be in 1..T = 1..3 (T from x (2, 3, 4))", L.reverse_padded, h, [3, 0])
+    raises("x must have at least 2 dimensions (N, T, ...), got shape (3,)", L.reverse_padded, np.zeros(3), [1])
+    raises("lengths must be in 1..T = 1..3 (T from x (2, 3, 4))", L.bidirectional_forward, h, [3, 5],
+           cell_params("rnn", 4, 2, 0), cell_params("rnn", 4, 2, 1))
+
+
+def test_bad_targets_and_masks():
+    scores = np.zeros((2, 3, 4))
+    mask = np.ones((2, 3), bool)
+    raises("targets at the real positions (mask True) must be in 0..V-1 = 0..3 (V from scores (2, 3, 4)), "
+           "got values from 0 to 4", L.temporal_softmax_loss, scores, np.array([[0, 0, 4], [0, 0, 0]]), mask)
+    raises("targets must be an integer array (N, T), got dtype float64",
+           L.temporal_softmax_loss, scores, np.zeros((2, 3)), mask)
+    raises("targets must have shape (N, T) = (2, 3) (N=2 from scores (2, 3, 4), T=3 from scores (2, 3, 4)), "
+           "got (3, 2)", L.temporal_softmax_loss, scores, np.zeros((3, 2), int), mask)
+    raises("mask must be a boolean array (True at real steps), got dtype float64",
+           L.temporal_softmax_loss, scores, np.zeros((2, 3), int), np.ones((2, 3)))
+    raises("mask must have shape (N, T) = (2, 3)", L.masked_mean_pool, scores, np.ones((2, 4), bool))
+    raises("mask must have at least one True entry in every row, rows [1] have none",
+           L.masked_mean_pool, scores, np.array([[True, False, False], [False, False, False]]))
+    case = attention_case(44)
+    raises("mask must have at least one True entry in every row, rows [0] have none",
+           L.additive_attention_forward, **{**case, "mask": np.zeros((3, 5), bool) | (np.arange(3) > 0)[:, None]})
+    raises("mask must have shape (N, S) = (3, 5)", L.dot_attention_forward, np.zeros((3, 3)),
+           case["keys"], np.ones((3, 4), bool))
+
+
+def test_bad_shapes_and_parameters():
+    raises("W must have shape (H, M) = (4, 5) (H=4 from h (2, 3, 4), M=5 from W (3, 5)), got (3, 5)",
+           L.temporal_affine_forward, np.zeros((2, 3, 4)), np.zeros((3, 5)), np.zeros(5))
+    raises("cell must be one of ('rnn', 'gru', 'lstm'), got 'tanh'", L.recurrent_forward,
+           "tanh", np.zeros((1, 2, 3)), np.zeros((1, 4)), cell_params("rnn", 3, 4, 0))
+    raises("params for cell 'gru' must be a dict with keys ('Wx', 'Wh', 'bx', 'bh'), got ['Wh', 'Wx', 'b']",
+           L.recurrent_forward, "gru", np.zeros((1, 2, 3)), np.zeros((1, 4)), cell_params("rnn", 3, 4, 0))
+    raises("params_bwd['Wh'] must have H = 4 rows like params_fwd['Wh'] (4, 4), got shape (2, 2)",
+           L.bidirectional_forward, np.zeros((1, 2, 3)), [2], cell_params("rnn", 3, 4, 0), cell_params("rnn", 3, 2, 0))
+    raises("params_list[1]: Wx must have shape", L.stacked_forward, np.zeros((1, 2, 3)),
+           [cell_params("lstm", 3, 4, 0), cell_params("lstm", 3, 4, 1)], "lstm")
+    raises("rng must be a numpy.random.Generator", L.init_cell_params, "rnn", 2, 3, 0)
+    case = attention_case(45)
+    raises("Wk must have shape (Hk, A) = (3, 6)", L.additive_attention_forward, **{**case, "Wk": np.zeros((4, 6))})
+    raises("keys must have shape (N, S, H) = (3, 5, 4)", L.dot_attention_forward, case["query"], case["keys"],
+           case["mask"])
+
+
+def test_bad_upstream_gradients():
+    _, cache = L.embedding_forward(np.array([[0, 1]]), np.zeros((3, 4)))
+    raises("dout must have shape (N, T, D) = (1, 2, 4)", L.embedding_backward, np.zeros((1, 2, 3)), cache)
+    _, cache = L.last_state_by_length(np.zeros((2, 3, 4)), [1, 3])
+    raises("dlast must have shape (N, H) = (2, 4)", L.last_state_by_length_backward, np.zeros((4, 2)), cache)
+    _, cache = L.bidirectional_forward(np.zeros((2, 3, 1)), [1, 3], cell_params("gru", 1, 2, 0),
+                                       cell_params("gru", 1, 2, 1), "gru")
+    raises("dh must have shape (N, T, 2H) = (2, 3, 4)", L.bidirectional_backward, np.zeros((2, 3, 2)), cache)
+    _, _, cache = L.additive_attention_forward(**attention_case(46))
+    raises("dcontext must have shape (N, Hk) = (3, 3)", L.additive_attention_backward, np.zeros((3, 4)), cache)
+
+
+def test_attention_and_recurrent_inputs_not_modified():
+    case = attention_case(47)
+    before = {k: v.copy() for k, v in case.items()}
+    _, _, cache = L.additive_attention_forward(**case)
+    L.additive_attention_backward(np.ones((3, 3)), cache)
+    assert_unchanged(before, case)
+    x, lengths, p_f, p_b = bidirectional_case("lstm", 48)
+    arrays = {"x": x, "lengths": lengths, **{f"f_{k}": v for k, v in p_f.items()},
+              **{f"b_{k}": v for k, v in p_b.items()}}
+    before = {k: v.copy() for k, v in arrays.items()}
+    h, cache = L.bidirectional_forward(x, lengths, p_f, p_b, "lstm")
+    L.bidirectional_backward(np.ones_like(h), cache)
+    assert_unchanged(before, arrays)
