@@ -263,3 +263,185 @@ def compare_gru_with_torch(x, h0, Wx, Wh, bx, bh, dh, device=None, dtype=None):
     ours = dict(zip(("dx", "dh0", "dWx", "dWh", "dbx", "dbh"), gru_backward(dh, cache)), h=h)
     theirs = torch_gru_forward_backward(x, h0, Wx, Wh, bx, bh, dh, device, dtype)
     return {name: rel_error(ours[name], theirs[name]) for name in theirs}
+
+
+# ----------------------------------------------------------------------------
+# Chapter 5 layers (rnncourse.layers): embedding, masked cross-entropy, and
+# bidirectional / stacked recurrent layers given as parameter dicts by cell name.
+#
+# A layer's parameters {Wx, Wh, b} (rnn, lstm) or {Wx, Wh, bx, bh} (gru) load into the
+# torch module's weight_ih / weight_hh / bias_ih / bias_hh with the suffix of the layer
+# and direction: "_l0", "_l0_reverse" (the backward direction), "_l1", ...
+# ----------------------------------------------------------------------------
+
+def _to_numpy(tensor):
+    return tensor.detach().cpu().double().numpy()
+
+
+def torch_embedding_forward_backward(tokens, W, dout, device=None, dtype=None):
+    """``torch.nn.Embedding`` holding ``W``: forward on ``tokens``, backward of ``dout``.
+
+    Args:
+        tokens: (N, T) integers in 0..V-1
+        W: (V, D) embedding table
+        dout: (N, T, D) upstream gradient
+        device: torch device; default :func:`default_device`
+        dtype: torch dtype; default float64
+
+    Returns:
+        dict of numpy float64 arrays: ``out`` (N, T, D), ``dW`` (V, D)
+    """
+    torch = _torch()
+    sizes = check_shapes(W=(W, ("V", "D")), tokens=(tokens, ("N", "T")), dout=(dout, ("N", "T", "D")))
+    device, dtype = device or default_device(), dtype or torch.float64
+    embedding = torch.nn.Embedding(sizes["V"], sizes["D"]).to(device=device, dtype=dtype)
+    with torch.no_grad():
+        embedding.weight.copy_(torch.as_tensor(np.asarray(W)))
+    out = embedding(torch.as_tensor(np.asarray(tokens), dtype=torch.long, device=device))
+    out.backward(torch.as_tensor(np.asarray(dout), dtype=dtype, device=device))
+    return {"out": _to_numpy(out), "dW": _to_numpy(embedding.weight.grad)}
+
+
+def torch_masked_cross_entropy(scores, targets, mask, ignore_index=-100, device=None, dtype=None):
+    """``torch.nn.functional.cross_entropy`` with ``ignore_index`` at the padded positions.
+
+    The targets at the positions where ``mask`` is False are replaced by ``ignore_index``;
+    the mean is then over the real tokens, as in ``rnncourse.layers.temporal_softmax_loss``.
+
+    Args:
+        scores: (N, T, V) unnormalised scores
+        targets: (N, T) integers, in 0..V-1 where ``mask`` is True
+        mask: (N, T) bool, True at the real positions
+        ignore_index: the target value torch skips
+        device, dtype: as for :func:`torch_embedding_forward_backward`
+
+    Returns:
+        dict: ``loss`` (float) and ``dscores`` (N, T, V) numpy float64
+    """
+    torch = _torch()
+    sizes = check_shapes(scores=(scores, ("N", "T", "V")), targets=(targets, ("N", "T")), mask=(mask, ("N", "T")))
+    device, dtype = device or default_device(), dtype or torch.float64
+    scores_t = torch.tensor(np.asarray(scores), dtype=dtype, device=device, requires_grad=True)
+    ignored = np.where(np.asarray(mask, dtype=bool), np.asarray(targets), ignore_index)
+    targets_t = torch.as_tensor(ignored, dtype=torch.long, device=device)
+    loss = torch.nn.functional.cross_entropy(scores_t.reshape(-1, sizes["V"]), targets_t.reshape(-1),
+                                             ignore_index=ignore_index)
+    loss.backward()
+    return {"loss": float(loss.item()), "dscores": _to_numpy(scores_t.grad)}
+
+
+_TORCH_CELL_MODULES = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM"}
+
+
+def _torch_recurrent_module(cell, D, H, num_layers, bidirectional, device, dtype):
+    torch = _torch()
+    if cell not in _TORCH_CELL_MODULES:
+        raise ValueError(f"cell must be one of {tuple(_TORCH_CELL_MODULES)}, got {cell!r}")
+    module_class = getattr(torch.nn, _TORCH_CELL_MODULES[cell])
+    module = module_class(D, H, num_layers=num_layers, bidirectional=bidirectional, batch_first=True)
+    return module.to(device=device or default_device(), dtype=dtype or torch.float64)
+
+
+def _load_layer(module, suffix, cell, params):
+    """Copy one numpy parameter dict into the module's parameters named ``...{suffix}``."""
+    torch = _torch()
+
+    def put(name, value):
+        getattr(module, name + suffix).copy_(torch.as_tensor(np.asarray(value)))
+
+    with torch.no_grad():
+        put("weight_ih", np.asarray(params["Wx"]).T)  # torch keeps (G*H, D), numpy (D, G*H)
+        put("weight_hh", np.asarray(params["Wh"]).T)
+        if cell == "gru":
+            put("bias_ih", params["bx"])
+            put("bias_hh", params["bh"])
+        else:  # one numpy bias b = bias_ih + bias_hh
+            put("bias_ih", params["b"])
+            getattr(module, "bias_hh" + suffix).zero_()
+
+
+def _layer_grads(module, suffix, cell):
+    """The gradients of one layer and direction in the numpy layout (dict keyed like its parameters)."""
+    grad = {name: _to_numpy(getattr(module, name + suffix).grad)
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+    grads = {"Wx": grad["weight_ih"].T, "Wh": grad["weight_hh"].T}
+    if cell == "gru":
+        grads["bx"], grads["bh"] = grad["bias_ih"], grad["bias_hh"]
+    else:
+        grads["b"] = grad["bias_ih"]  # b sits in bias_ih (bias_hh's gradient is the same)
+    return grads
+
+
+def torch_bidirectional_from_numpy(cell, params_fwd, params_bwd, device=None, dtype=None):
+    """A ``torch.nn.RNN``/``GRU``/``LSTM`` with ``bidirectional=True`` (batch_first, one layer).
+
+    Args:
+        cell: ``"rnn"`` (tanh), ``"gru"`` or ``"lstm"``
+        params_fwd: dict of the forward direction (Wx (D, G*H), Wh (H, G*H), biases), into ``*_l0``
+        params_bwd: dict of the backward direction, same shapes, into ``*_l0_reverse``
+        device, dtype: as for :func:`torch_rnn_from_numpy`
+
+    Returns:
+        the torch module
+    """
+    D, H = np.shape(params_fwd["Wx"])[0], np.shape(params_fwd["Wh"])[0]
+    module = _torch_recurrent_module(cell, D, H, 1, True, device, dtype)
+    _load_layer(module, "_l0", cell, params_fwd)
+    _load_layer(module, "_l0_reverse", cell, params_bwd)
+    return module
+
+
+def torch_bidirectional_forward_backward(cell, x, lengths, params_fwd, params_bwd, dh, device=None, dtype=None):
+    """Forward and backward of a bidirectional torch layer on a padded batch, through
+    ``pack_padded_sequence`` and ``pad_packed_sequence`` (so each sequence is read to its own length).
+
+    Args:
+        cell, params_fwd, params_bwd, device, dtype: as for :func:`torch_bidirectional_from_numpy`
+        x: (N, T, D) padded input sequences
+        lengths: (N,) integers in 1..T (any order)
+        dh: (N, T, 2H) upstream gradient on the output
+
+    Returns:
+        dict: ``h`` (N, T, 2H), ``dx`` (N, T, D) numpy float64, and ``grads_fwd``, ``grads_bwd``
+        (dicts in the numpy layout)
+    """
+    torch = _torch()
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+    check_shapes(x=(x, ("N", "T", "D")), lengths=(lengths, ("N",)), dh=(dh, ("N", "T", "2H")))
+    module = torch_bidirectional_from_numpy(cell, params_fwd, params_bwd, device, dtype)
+    param = next(module.parameters())
+    x_t = torch.tensor(np.asarray(x), dtype=param.dtype, device=param.device, requires_grad=True)
+    lengths_t = torch.as_tensor(np.asarray(lengths), dtype=torch.long)  # lengths stay on the CPU
+    packed = pack_padded_sequence(x_t, lengths_t, batch_first=True, enforce_sorted=False)
+    h_packed, _ = module(packed)
+    h_t, _ = pad_packed_sequence(h_packed, batch_first=True, total_length=np.shape(x)[1])
+    h_t.backward(torch.as_tensor(np.asarray(dh), dtype=param.dtype, device=param.device))
+    return {"h": _to_numpy(h_t), "dx": _to_numpy(x_t.grad),
+            "grads_fwd": _layer_grads(module, "_l0", cell), "grads_bwd": _layer_grads(module, "_l0_reverse", cell)}
+
+
+def torch_stacked_forward_backward(cell, x, params_list, dh, device=None, dtype=None):
+    """Forward and backward of a torch layer with ``num_layers = len(params_list)`` (zero initial states).
+
+    Args:
+        cell: ``"rnn"`` (tanh), ``"gru"`` or ``"lstm"``
+        x: (N, T, D) input sequences
+        params_list: list of parameter dicts, bottom layer first (torch needs one H for all layers)
+        dh: (N, T, H) upstream gradient on the top layer's states
+        device, dtype: as for :func:`torch_rnn_from_numpy`
+
+    Returns:
+        dict: ``h`` (N, T, H), ``dx`` (N, T, D) numpy float64, ``grads_list`` (dicts in the numpy layout)
+    """
+    torch = _torch()
+    check_shapes(x=(x, ("N", "T", "D")), dh=(dh, ("N", "T", "H")))
+    D, H = np.shape(x)[2], np.shape(params_list[0]["Wh"])[0]
+    module = _torch_recurrent_module(cell, D, H, len(params_list), False, device, dtype)
+    for l, params in enumerate(params_list):
+        _load_layer(module, f"_l{l}", cell, params)
+    param = next(module.parameters())
+    x_t = torch.tensor(np.asarray(x), dtype=param.dtype, device=param.device, requires_grad=True)
+    h_t, _ = module(x_t)
+    h_t.backward(torch.as_tensor(np.asarray(dh), dtype=param.dtype, device=param.device))
+    return {"h": _to_numpy(h_t), "dx": _to_numpy(x_t.grad),
+            "grads_list": [_layer_grads(module, f"_l{l}", cell) for l in range(len(params_list))]}
