@@ -2,6 +2,12 @@
 
 - :func:`adding_problem`: Hochreiter & Schmidhuber (1997), in the form of Le et al. (2015).
 - :func:`copy_task`: remember a short sequence of symbols over a long delay.
+
+Toy tasks of chapter 5, one per input-output configuration (see the section below):
+:func:`modular_sum_task` (one-to-one), :func:`countdown_task` (one-to-many),
+:func:`sorted_sequence_task` (many-to-one), :func:`local_maximum_task` (many-to-many,
+aligned), :func:`seq2seq_task` (many-to-many, unaligned) and :func:`markov_language_task`
+(next-token prediction), with :func:`pad_sequences` and :func:`bag_of_tokens`.
 """
 import numpy as np
 
@@ -79,3 +85,284 @@ def copy_task(n, length, delay, n_symbols, rng):
     y[:, T - length:] = symbols
     x = np.eye(n_symbols + 2)[tokens]
     return x, y
+
+
+# ---------------------------------------------------------------------------
+# Chapter 5: toy tasks for the input-output configurations
+#
+# Token conventions shared by these tasks: digits are the tokens 0 .. n_digits-1;
+# ``n_digits`` is the end-of-sequence symbol (EOS), which is also the padding value;
+# ``n_digits + 1`` is the start symbol (START) that a decoder reads first. So a model
+# of these tasks needs a vocabulary of ``n_digits + 2`` tokens at most. Padding is
+# always at the end of a row: positions ``t >= lengths[n]`` are padding.
+# ---------------------------------------------------------------------------
+
+
+def eos_token(n_digits):
+    """The end-of-sequence (and padding) token of the chapter 5 tasks: ``n_digits``."""
+    return _count("n_digits", n_digits, 2)
+
+
+def start_token(n_digits):
+    """The start token of the chapter 5 decoders: ``n_digits + 1``."""
+    return _count("n_digits", n_digits, 2) + 1
+
+
+def _lengths(n, min_length, max_length, rng, smallest=1):
+    min_length = _count("min_length", min_length, smallest)
+    max_length = _count("max_length", max_length, smallest)
+    if max_length < min_length:
+        raise ValueError(f"max_length must be >= min_length = {min_length}, got {max_length}")
+    return rng.integers(min_length, max_length + 1, n)
+
+
+def pad_sequences(sequences, pad_token):
+    """Stack sequences of different lengths into one array, padded at the end.
+
+    Args:
+        sequences: list of N 1-d integer arrays, each of length >= 1
+        pad_token: int, the value written after each sequence's end
+
+    Returns:
+        tokens: (N, T) int64 with ``T = max length``; row n is ``sequences[n]`` then padding
+        lengths: (N,) int64, the length of each sequence
+    """
+    if len(sequences) == 0:
+        raise ValueError("sequences must hold at least one sequence, got an empty list")
+    rows = [np.asarray(s) for s in sequences]
+    for i, row in enumerate(rows):
+        if row.ndim != 1 or row.size == 0 or row.dtype.kind not in "iu":
+            raise ValueError(f"sequences[{i}] must be a non-empty 1-d integer array, got shape {row.shape} dtype {row.dtype}")
+    lengths = np.array([row.size for row in rows], dtype=np.int64)
+    tokens = np.full((len(rows), int(lengths.max())), pad_token, dtype=np.int64)
+    for i, row in enumerate(rows):
+        tokens[i, :row.size] = row
+    return tokens, lengths
+
+
+def bag_of_tokens(tokens, lengths, vocab_size):
+    """Count how often each token occurs in each sequence: the sequence with its order lost.
+
+    Args:
+        tokens: (N, T) ints in [0, vocab_size); lengths: (N,) ints in [1, T]
+        vocab_size: int >= 1
+
+    Returns:
+        counts: (N, vocab_size) float64, ``counts[n, v]`` = occurrences of v among the
+            first ``lengths[n]`` tokens of row n (padding is not counted)
+    """
+    tokens, lengths = np.asarray(tokens), np.asarray(lengths)
+    vocab_size = _count("vocab_size", vocab_size, 1)
+    if tokens.ndim != 2 or tokens.dtype.kind not in "iu":
+        raise ValueError(f"tokens must be a 2-d integer array (N, T), got shape {tokens.shape} dtype {tokens.dtype}")
+    if lengths.shape != (tokens.shape[0],) or lengths.dtype.kind not in "iu":
+        raise ValueError(f"lengths must be an integer array of shape (N,) = ({tokens.shape[0]},), got shape {lengths.shape}")
+    if np.any(lengths < 1) or np.any(lengths > tokens.shape[1]):
+        raise ValueError(f"lengths must lie in [1, T] = [1, {tokens.shape[1]}]")
+    real = np.arange(tokens.shape[1])[None, :] < lengths[:, None]
+    if np.any(tokens[real] < 0) or np.any(tokens[real] >= vocab_size):
+        raise ValueError(f"tokens must lie in [0, vocab_size) = [0, {vocab_size}) at real steps")
+    counts = np.zeros((tokens.shape[0], vocab_size))
+    rows = np.repeat(np.arange(tokens.shape[0]), tokens.shape[1]).reshape(tokens.shape)
+    np.add.at(counts, (rows[real], tokens[real]), 1.0)
+    return counts
+
+
+def modular_sum_task(n, n_digits, rng):
+    """One-to-one: from two digits a and b, predict ``(a + b) mod n_digits``.
+
+    The input is one fixed-size vector, the output one class: no sequence on either side.
+    The target is not a linear function of the one-hot input, so a hidden layer is needed.
+    There are only ``n_digits**2`` different inputs: the task measures fitting, not
+    generalisation to unseen pairs.
+
+    Args:
+        n: int >= 1, number of examples; n_digits: int >= 2; rng: numpy Generator
+
+    Returns:
+        x: (n, 2 * n_digits) float64, one-hot of a followed by one-hot of b
+        y: (n,) int64 in [0, n_digits)
+    """
+    n, n_digits, rng = _count("n", n, 1), _count("n_digits", n_digits, 2), _generator(rng)
+    a, b = rng.integers(0, n_digits, n), rng.integers(0, n_digits, n)
+    eye = np.eye(n_digits)
+    return np.concatenate([eye[a], eye[b]], axis=1), (a + b) % n_digits
+
+
+def countdown_task(n, n_digits, rng):
+    """One-to-many: from one digit d (a one-hot vector), write ``d, d-1, ..., 0`` then EOS.
+
+    Args:
+        n: int >= 1, number of examples; n_digits: int >= 2; rng: numpy Generator
+
+    Returns:
+        x: (n, n_digits) float64, one-hot of the start digit d
+        tgt_in: (n, n_digits + 1) int64, the decoder's input ``START, d, ..., 0`` then padding
+        tgt_out: (n, n_digits + 1) int64, the targets ``d, ..., 0, EOS`` then padding
+        tgt_lengths: (n,) int64, ``d + 2`` (the digits and the EOS)
+    """
+    n, n_digits, rng = _count("n", n, 1), _count("n_digits", n_digits, 2), _generator(rng)
+    d = rng.integers(0, n_digits, n)
+    outputs = [np.append(np.arange(k, -1, -1), n_digits) for k in d]
+    tgt_out, tgt_lengths = pad_sequences(outputs, n_digits)
+    tgt_out = np.pad(tgt_out, ((0, 0), (0, n_digits + 1 - tgt_out.shape[1])), constant_values=n_digits)
+    tgt_in = np.concatenate([np.full((n, 1), n_digits + 1), tgt_out[:, :-1]], axis=1)
+    tgt_in[np.arange(tgt_in.shape[1])[None, :] >= tgt_lengths[:, None]] = n_digits
+    return np.eye(n_digits)[d], tgt_in, tgt_out, tgt_lengths
+
+
+def sorted_sequence_task(n, min_length, max_length, n_digits, rng):
+    """Many-to-one: is the digit sequence sorted (non-decreasing)?
+
+    Half the sequences (labels drawn at random) are sorted, the others are a shuffle of
+    the same digits that is not sorted. Each sequence holds at least two different
+    digits, so such a shuffle exists. A sorted sequence and its shuffle contain the same
+    digits the same number of times, so :func:`bag_of_tokens` carries no information
+    about the label: only the order does.
+
+    Args:
+        n: int >= 1; min_length, max_length: ints, 2 <= min_length <= max_length
+        n_digits: int >= 2; rng: numpy Generator
+
+    Returns:
+        tokens: (n, T) int64 digits, padded with EOS = n_digits, ``T = max(lengths)``
+        lengths: (n,) int64 in [min_length, max_length]
+        labels: (n,) int64, 1 if sorted, 0 if not
+    """
+    n, n_digits, rng = _count("n", n, 1), _count("n_digits", n_digits, 2), _generator(rng)
+    lengths = _lengths(n, min_length, max_length, rng, smallest=2)
+    labels = rng.integers(0, 2, n)
+    sequences = []
+    for length, label in zip(lengths, labels):
+        digits = rng.integers(0, n_digits, length)
+        while np.all(digits == digits[0]):
+            digits = rng.integers(0, n_digits, length)
+        ordered = np.sort(digits)
+        if label == 1:
+            sequences.append(ordered)
+            continue
+        shuffled = rng.permutation(ordered)
+        while np.all(np.diff(shuffled) >= 0):
+            shuffled = rng.permutation(ordered)
+        sequences.append(shuffled)
+    tokens, lengths = pad_sequences(sequences, n_digits)
+    return tokens, lengths, labels
+
+
+def local_maximum_task(n, min_length, max_length, n_digits, rng):
+    """Many-to-many, aligned: tag each digit 1 if it is larger than both of its neighbours.
+
+    A digit is a local maximum when it is strictly larger than the digit before it and the
+    digit after it; at either end of a sequence the missing neighbour does not count. The
+    tag of step t depends on step t+1, which a left-to-right RNN has not read yet when it
+    must answer: a bidirectional tagger can be exact, a unidirectional one can only guess.
+
+    Args:
+        n: int >= 1; min_length, max_length: ints, 1 <= min_length <= max_length
+        n_digits: int >= 2; rng: numpy Generator
+
+    Returns:
+        tokens: (n, T) int64 digits, padded with EOS = n_digits, ``T = max(lengths)``
+        lengths: (n,) int64 in [min_length, max_length]
+        tags: (n, T) int64 in {0, 1}; 0 at padded steps
+    """
+    n, n_digits, rng = _count("n", n, 1), _count("n_digits", n_digits, 2), _generator(rng)
+    lengths = _lengths(n, min_length, max_length, rng)
+    tokens, lengths = pad_sequences([rng.integers(0, n_digits, k) for k in lengths], n_digits)
+    real = np.arange(tokens.shape[1])[None, :] < lengths[:, None]
+    lower = np.where(real, tokens, -1)  # padding is below every digit
+    left = np.pad(lower, ((0, 0), (1, 0)), constant_values=-1)[:, :-1]
+    right = np.pad(lower, ((0, 0), (0, 1)), constant_values=-1)[:, 1:]
+    tags = (real & (lower > left) & (lower > right)).astype(np.int64)
+    return tokens, lengths, tags
+
+
+def seq2seq_task(n, min_length, max_length, n_digits, rng, kind="reverse"):
+    """Many-to-many, unaligned: read a digit string, write it reversed (or sorted), then EOS.
+
+    Args:
+        n: int >= 1; min_length, max_length: ints, 1 <= min_length <= max_length
+        n_digits: int >= 2; rng: numpy Generator
+        kind: ``"reverse"`` or ``"sort"``
+
+    Returns:
+        src: (n, S) int64 source digits, padded with EOS = n_digits, ``S = max(src_lengths)``
+        src_lengths: (n,) int64 in [min_length, max_length]
+        tgt_in: (n, S + 1) int64 decoder input ``START, y_1, ..., y_L`` then padding
+        tgt_out: (n, S + 1) int64 targets ``y_1, ..., y_L, EOS`` then padding
+        tgt_lengths: (n,) int64, ``src_lengths + 1``
+    """
+    if kind not in ("reverse", "sort"):
+        raise ValueError(f"kind must be 'reverse' or 'sort', got {kind!r}")
+    n, n_digits, rng = _count("n", n, 1), _count("n_digits", n_digits, 2), _generator(rng)
+    lengths = _lengths(n, min_length, max_length, rng)
+    sources = [rng.integers(0, n_digits, k) for k in lengths]
+    outputs = [s[::-1] if kind == "reverse" else np.sort(s) for s in sources]
+    src, src_lengths = pad_sequences(sources, n_digits)
+    tgt_out, tgt_lengths = pad_sequences([np.append(y, n_digits) for y in outputs], n_digits)
+    tgt_in = np.concatenate([np.full((n, 1), n_digits + 1), tgt_out[:, :-1]], axis=1)
+    tgt_in[np.arange(tgt_in.shape[1])[None, :] >= tgt_lengths[:, None]] = n_digits
+    return src, src_lengths, tgt_in, tgt_out, tgt_lengths
+
+
+def markov_language_task(n, length, n_digits, rng, concentration=0.3):
+    """Next-token prediction on digit strings drawn from a random Markov chain.
+
+    A transition matrix is drawn once (each row from a Dirichlet distribution with the
+    given concentration: small values give peaked rows, so the next digit is partly
+    predictable). Each string starts from a uniform digit and follows the chain. The
+    task is a language model's: at step t, read ``inputs[:, :t+1]`` and predict
+    ``targets[:, t] = inputs[:, t+1]``. :func:`markov_optimal_loss` is the smallest
+    expected loss a model that reads only the past can reach.
+
+    Args:
+        n: int >= 1, number of strings; length: int >= 2, digits per string
+        n_digits: int >= 2; rng: numpy Generator
+        concentration: float > 0, the Dirichlet parameter of each row
+
+    Returns:
+        inputs: (n, length - 1) int64, the digits 0 .. length-2 of each string
+        lengths: (n,) int64, all ``length - 1`` (the strings are not padded)
+        targets: (n, length - 1) int64, the digits 1 .. length-1 (the next digit)
+        transitions: (n_digits, n_digits) float64, row i = P(next digit | digit i)
+    """
+    n, length, n_digits, rng = _count("n", n, 1), _count("length", length, 2), _count("n_digits", n_digits, 2), _generator(rng)
+    if isinstance(concentration, bool) or not np.isscalar(concentration) or not concentration > 0:
+        raise ValueError(f"concentration must be a positive number, got {concentration!r}")
+    transitions = rng.dirichlet(np.full(n_digits, float(concentration)), n_digits)
+    cumulative = np.cumsum(transitions, axis=1)
+    digits = np.empty((n, length), dtype=np.int64)
+    digits[:, 0] = rng.integers(0, n_digits, n)
+    for t in range(1, length):
+        u = rng.uniform(0.0, 1.0, n)
+        nxt = (u[:, None] > cumulative[digits[:, t - 1]]).sum(axis=1)
+        digits[:, t] = np.minimum(nxt, n_digits - 1)  # guards a rounding error of the last cumulative sum
+    return digits[:, :-1], np.full(n, length - 1, dtype=np.int64), digits[:, 1:], transitions
+
+
+def markov_optimal_loss(transitions, length):
+    """The smallest expected next-token loss (nats per token) of a causal model on
+    :func:`markov_language_task` strings.
+
+    The best a model that reads only the past can do is to predict with the true
+    transition row, so its expected loss at step t is the entropy of that row averaged over
+    the distribution of the current digit, ``p_t = uniform @ P^t``. The function averages
+    this over the ``length - 1`` predictions of a string.
+
+    Args:
+        transitions: (V, V) float, rows summing to 1; length: int >= 2, digits per string
+
+    Returns:
+        loss: float, ``mean over t = 0..length-2 of sum_i p_t[i] * H(P[i])``
+    """
+    P = np.asarray(transitions, dtype=np.float64)
+    if P.ndim != 2 or P.shape[0] != P.shape[1] or not np.allclose(P.sum(axis=1), 1.0) or np.any(P < 0):
+        raise ValueError(f"transitions must be a square (V, V) matrix of probability rows, got shape {P.shape}")
+    length = _count("length", length, 2)
+    row_entropy = -np.sum(np.where(P > 0, P * np.log(np.where(P > 0, P, 1.0)), 0.0), axis=1)
+    p = np.full(P.shape[0], 1.0 / P.shape[0])
+    losses = []
+    for _ in range(length - 1):
+        losses.append(p @ row_entropy)
+        p = p @ P
+    return float(np.mean(losses))

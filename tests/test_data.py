@@ -44,3 +44,103 @@ def test_copy_task():
 def test_value_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ---- chapter 5 toy tasks: each target checked against a plain loop over the digits ----
+
+def _rows(tokens, lengths):
+    return [list(tokens[n, :lengths[n]]) for n in range(len(lengths))]
+
+
+def test_pad_sequences_and_bag_of_tokens():
+    tokens, lengths = data.pad_sequences([np.array([3, 1]), np.array([2]), np.array([1, 1, 0])], pad_token=9)
+    np.testing.assert_array_equal(tokens, [[3, 1, 9], [2, 9, 9], [1, 1, 0]])
+    np.testing.assert_array_equal(lengths, [2, 1, 3])
+    counts = data.bag_of_tokens(tokens, lengths, 4)  # padding (9) is not counted
+    np.testing.assert_array_equal(counts, [[0, 1, 0, 1], [0, 0, 1, 0], [1, 2, 0, 0]])
+
+
+def test_modular_sum_task():
+    x, y = data.modular_sum_task(300, 7, np.random.default_rng(0))
+    assert x.shape == (300, 14) and y.shape == (300,)
+    a, b = x[:, :7].argmax(axis=1), x[:, 7:].argmax(axis=1)
+    np.testing.assert_array_equal(x.sum(axis=1), 2)
+    assert all(y[n] == (a[n] + b[n]) % 7 for n in range(300))
+
+
+def test_countdown_task():
+    x, tgt_in, tgt_out, lengths = data.countdown_task(50, 6, np.random.default_rng(1))
+    assert x.shape == (50, 6) and tgt_in.shape == tgt_out.shape == (50, 7)
+    for n in range(50):
+        d = int(x[n].argmax())
+        expected = list(range(d, -1, -1)) + [6]  # 6 = EOS
+        assert lengths[n] == d + 2 and list(tgt_out[n, :lengths[n]]) == expected
+        assert list(tgt_in[n, :lengths[n]]) == [7] + expected[:-1]  # 7 = START
+        assert np.all(tgt_out[n, lengths[n]:] == 6) and np.all(tgt_in[n, lengths[n]:] == 6)
+
+
+def test_sorted_sequence_task():
+    tokens, lengths, labels = data.sorted_sequence_task(400, 2, 8, 5, np.random.default_rng(2))
+    assert tokens.shape == (400, lengths.max()) and lengths.min() >= 2 and lengths.max() <= 8
+    assert 0.4 < labels.mean() < 0.6
+    for row, label in zip(_rows(tokens, lengths), labels):
+        assert all(0 <= v < 5 for v in row) and len(set(row)) >= 2
+        assert int(row == sorted(row)) == label
+    assert np.all(tokens[np.arange(tokens.shape[1]) >= lengths[:, None]] == 5)
+    # a sorted row and a shuffled row have the same digit counts: the bag of tokens cannot tell them apart
+    counts = data.bag_of_tokens(tokens, lengths, 5)
+    np.testing.assert_array_equal(counts.sum(axis=1), lengths)
+
+
+def test_local_maximum_task_against_a_loop():
+    tokens, lengths, tags = data.local_maximum_task(300, 1, 9, 6, np.random.default_rng(3))
+    for n, row in enumerate(_rows(tokens, lengths)):
+        for t, v in enumerate(row):
+            left = row[t - 1] if t > 0 else -1
+            right = row[t + 1] if t + 1 < len(row) else -1
+            assert tags[n, t] == int(v > left and v > right)
+        assert np.all(tags[n, len(row):] == 0) and np.all(tokens[n, len(row):] == 6)
+
+
+@pytest.mark.parametrize("kind", ["reverse", "sort"])
+def test_seq2seq_task(kind):
+    src, src_lengths, tgt_in, tgt_out, tgt_lengths = data.seq2seq_task(200, 1, 7, 8, np.random.default_rng(4), kind)
+    np.testing.assert_array_equal(tgt_lengths, src_lengths + 1)
+    assert tgt_out.shape == tgt_in.shape == (200, src.shape[1] + 1)
+    for n, row in enumerate(_rows(src, src_lengths)):
+        expected = (row[::-1] if kind == "reverse" else sorted(row)) + [8]
+        assert list(tgt_out[n, :tgt_lengths[n]]) == expected
+        assert list(tgt_in[n, :tgt_lengths[n]]) == [9] + expected[:-1]
+
+
+def test_markov_language_task_follows_its_chain():
+    inputs, lengths, targets, P = data.markov_language_task(3000, 6, 4, np.random.default_rng(5), concentration=0.5)
+    assert inputs.shape == targets.shape == (3000, 5) and np.all(lengths == 5)
+    np.testing.assert_array_equal(inputs[:, 1:], targets[:, :-1])
+    np.testing.assert_allclose(P.sum(axis=1), 1.0)
+    counts = np.zeros((4, 4))
+    np.add.at(counts, (inputs.ravel(), targets.ravel()), 1)
+    empirical = counts / counts.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(empirical, P, atol=0.03)
+
+
+def test_markov_optimal_loss_against_sampling():
+    rng = np.random.default_rng(6)
+    inputs, _, targets, P = data.markov_language_task(20000, 5, 3, rng)
+    sampled = -np.log(P[inputs, targets]).mean()  # the loss of a model that predicts with the true rows
+    assert data.markov_optimal_loss(P, 5) == pytest.approx(sampled, rel=0.02)
+    assert data.markov_optimal_loss(np.full((3, 3), 1 / 3), 4) == pytest.approx(np.log(3))
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: data.sorted_sequence_task(5, 1, 4, 3, np.random.default_rng()), "min_length must be"),
+    (lambda: data.local_maximum_task(5, 4, 2, 3, np.random.default_rng()), "max_length must be >= min_length"),
+    (lambda: data.seq2seq_task(5, 1, 4, 3, np.random.default_rng(), kind="copy"), "kind must be"),
+    (lambda: data.modular_sum_task(5, 1, np.random.default_rng()), "n_digits must be"),
+    (lambda: data.markov_language_task(5, 4, 3, np.random.default_rng(), concentration=0), "concentration must be"),
+    (lambda: data.pad_sequences([], 0), "sequences must hold"),
+    (lambda: data.bag_of_tokens(np.zeros((2, 3), dtype=int), np.array([1, 4]), 3), "lengths must lie"),
+])
+def test_chapter5_value_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
