@@ -257,7 +257,8 @@ def temporal_softmax_loss(scores, targets, mask):
     check_shapes(scores=(scores, ("N", "T", "V")), targets=(targets, ("N", "T")), mask=(mask, ("N", "T")))
     real_targets = targets[mask]
     if real_targets.size == 0:
-        raise ValueError("mask must select at least one token: it is False everywhere, so the mean loss is undefined")
+        raise ValueError("mask must select at least one token: it is False everywhere, "
+                         "so the mean loss is undefined")
     _check_range("targets at the real positions (mask True)", real_targets, 0, sizes["V"] - 1,
                  "0..V-1", f" (V from scores {scores.shape})")
     shifted = scores - scores.max(axis=2, keepdims=True)
@@ -266,10 +267,9 @@ def temporal_softmax_loss(scores, targets, mask):
     target_log_probs = np.take_along_axis(log_probs, safe_targets[..., None], axis=2)[..., 0]  # (N, T)
     count = real_targets.size
     loss = -target_log_probs[mask].sum() / count
-    dscores = np.exp(log_probs)  # softmax - one_hot(target), divided by the count, at real positions only
-    np.put_along_axis(dscores, safe_targets[..., None],
-                      np.take_along_axis(dscores, safe_targets[..., None], axis=2) - 1, axis=2)
-    dscores *= mask[..., None] / count
+    one_hot = np.zeros_like(log_probs)
+    np.put_along_axis(one_hot, safe_targets[..., None], 1.0, axis=2)
+    dscores = (np.exp(log_probs) - one_hot) * mask[..., None] / count  # softmax - one_hot at real positions
     return float(loss), dscores
 
 
