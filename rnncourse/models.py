@@ -29,6 +29,7 @@ an LSTM has ``Wh`` of shape (H, 4H), a plain (tanh) RNN ``Wh`` of shape (H, H).
 Token conventions are those of the chapter 5 tasks in :mod:`rnncourse.data`: digits
 ``0..n_digits-1``, EOS = ``n_digits`` (also the padding), START = ``n_digits + 1``.
 """
+import contextlib
 import time
 
 import numpy as np
@@ -896,7 +897,8 @@ def minibatches(arrays, batch_size, rng):
     return [tuple(a[order[i:i + batch_size]] for a in arrays) for i in range(0, N, batch_size)]
 
 
-def train(loss_and_grads, params, batches, epochs, lr, max_norm=1.0, evaluate=None, verbose=True):
+def train(loss_and_grads, params, batches, epochs, lr, max_norm=1.0, evaluate=None, verbose=True,
+          blas_threads=None):
     """Train with Adam and gradient-norm clipping, one line of progress per epoch.
 
     Each step: ``loss, grads = loss_and_grads(params, batch)``; clip the gradients' global
@@ -912,6 +914,9 @@ def train(loss_and_grads, params, batches, epochs, lr, max_norm=1.0, evaluate=No
         evaluate: optional function ``params -> float`` (e.g. a validation accuracy), run after
             every epoch
         verbose: print ``epoch  e/E  loss ...  |g| ...  eval ...  time`` once per epoch
+        blas_threads: None (leave BLAS as it is) or an int >= 1: limit BLAS to that many
+            threads while training (needs ``threadpoolctl``). The products of these small
+            models are too small to share among threads; one thread is usually faster.
 
     Returns:
         params: dict, the trained parameters
@@ -924,6 +929,25 @@ def train(loss_and_grads, params, batches, epochs, lr, max_norm=1.0, evaluate=No
     if not callable(batches) and not (isinstance(batches, (list, tuple)) and len(batches) > 0):
         raise ValueError("batches must be a non-empty list of batches or a function epoch -> batches")
     check_positive_int("epochs", epochs)
+    check_positive_int("blas_threads", blas_threads, allow_none=True)
+    with _blas_limit(blas_threads):
+        return _train_loop(loss_and_grads, params, batches, epochs, lr, max_norm, evaluate, verbose)
+
+
+def _blas_limit(threads):
+    """A context that limits the BLAS thread pools to ``threads`` (a no-op for None)."""
+    if threads is None:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError as error:
+        raise ValueError("blas_threads needs the threadpoolctl package (pip install 'rnncourse[fast]'), "
+                         "or pass blas_threads=None") from error
+    return threadpool_limits(limits=threads, user_api="blas")
+
+
+def _train_loop(loss_and_grads, params, batches, epochs, lr, max_norm, evaluate, verbose):
+    """The loop of :func:`train`, arguments as there."""
     state = adam_init(params)
     history = {"loss": [], "grad_norm": [], "seconds": []}
     if evaluate is not None:

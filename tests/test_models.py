@@ -100,7 +100,7 @@ def _majority_rate(labels):
 def _fit(loss, params, train_set, epochs, lr, seed):
     rng = np.random.default_rng(seed)
     params, history = models.train(loss, params, lambda epoch: models.minibatches(train_set, 32, rng),
-                                   epochs, lr, verbose=False)
+                                   epochs, lr, verbose=False, blas_threads=1)
     assert history["loss"][-1] < history["loss"][0]
     return params
 
@@ -268,6 +268,22 @@ def test_train_prints_one_short_line_per_epoch_and_leaves_params_alone(capsys):
     assert capsys.readouterr().out == ""
 
 
+def test_blas_threads_limits_the_pool_only_while_training():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    rng = np.random.default_rng(17)
+    seen = []
+
+    def loss_and_grads(params, batch):
+        seen.append([info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"])
+        return models.mlp_loss_and_grads(params, batch)
+
+    before = [info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]
+    models.train(loss_and_grads, models.init_mlp(6, 5, 3, rng), [data.modular_sum_task(8, 3, rng)], 1, 0.01,
+                 verbose=False, blas_threads=1)
+    assert seen and all(threads == 1 for threads in seen[0])
+    assert [info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"] == before
+
+
 def test_one_training_step_is_clip_then_adam():
     rng = np.random.default_rng(16)
     params = models.init_mlp(6, 5, 3, rng)
@@ -311,6 +327,7 @@ def test_one_training_step_is_clip_then_adam():
     (lambda: models.attention_map(_random_seq2seq(0, attention=None)[0], np.zeros((1, 2), dtype=int),
                                   np.array([2]), np.zeros((1, 2), dtype=int)), "must be a model with attention"),
     (lambda: models.train(models.mlp_loss_and_grads, {}, [], 1, 0.1), "batches must be"),
+    (lambda: models.train(models.mlp_loss_and_grads, {}, [()], 1, 0.1, blas_threads=0), "blas_threads must be"),
     (lambda: models.minibatches((np.zeros(4), np.zeros(3)), 2, np.random.default_rng()), r"arrays\[1\] must have"),
     (lambda: models.sequence_accuracy(np.zeros((2, 2), dtype=int), np.zeros((2, 3), dtype=int), np.array([1, 1])),
      "predicted must have shape"),
