@@ -1015,3 +1015,21 @@ def sequence_accuracy(predicted, tgt_out, tgt_lengths):
     mask = L.length_mask(tgt_lengths, tgt_out.shape[1])
     wrong = (predicted[:, :tgt_out.shape[1]] != tgt_out) & mask
     return float((~wrong.any(axis=1)).mean())
+
+
+def sequence_accuracy_by_length(predicted, tgt_out, tgt_lengths, lengths):
+    """:func:`sequence_accuracy` separately for each value of ``lengths`` (e.g. the source lengths).
+
+    Args:
+        predicted: (N, T') int, T' >= T; tgt_out: (N, T) int; tgt_lengths: (N,)
+        lengths: (N,) int, the length to group by
+
+    Returns:
+        by_length: dict ``{length: (accuracy, number of sequences)}`` for each length present, ascending
+    """
+    lengths = np.asarray(lengths)
+    if lengths.shape != (np.shape(tgt_out)[0],):
+        raise ValueError(f"lengths must have shape (N,) = ({np.shape(tgt_out)[0]},) (N from tgt_out), got {lengths.shape}")
+    predicted, tgt_out, tgt_lengths = np.asarray(predicted), np.asarray(tgt_out), np.asarray(tgt_lengths)
+    return {int(k): (sequence_accuracy(predicted[lengths == k], tgt_out[lengths == k], tgt_lengths[lengths == k]),
+                     int(np.sum(lengths == k))) for k in np.unique(lengths)}

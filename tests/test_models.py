@@ -226,6 +226,15 @@ def test_attention_map_is_a_distribution_over_real_source_steps():
     assert np.all(weights[np.broadcast_to(padded[:, None, :], weights.shape)] == 0)
 
 
+def test_sequence_accuracy_counts_whole_sequences_by_length():
+    tgt_out = np.array([[1, 2, 9], [3, 9, 9], [4, 9, 9]])
+    tgt_lengths = np.array([3, 2, 2])
+    predicted = np.array([[1, 2, 9, 0], [3, 9, 1, 1], [4, 1, 9, 9]])  # row 2 misses its EOS; padding is ignored
+    assert models.sequence_accuracy(predicted, tgt_out, tgt_lengths) == pytest.approx(2 / 3)
+    by_length = models.sequence_accuracy_by_length(predicted, tgt_out, tgt_lengths, np.array([2, 1, 1]))
+    assert by_length == {1: (0.5, 2), 2: (1.0, 1)}
+
+
 # ---- depth: layer states and timescales ----
 
 def test_layer_timescale_of_a_linear_leak():
