@@ -100,7 +100,7 @@ def _majority_rate(labels):
 def _fit(loss, params, train_set, epochs, lr, seed):
     rng = np.random.default_rng(seed)
     params, history = models.train(loss, params, lambda epoch: models.minibatches(train_set, 32, rng),
-                                   epochs, lr, verbose=False, blas_threads=1)
+                                   epochs, lr, verbose=False)
     assert history["loss"][-1] < history["loss"][0]
     return params
 
@@ -280,17 +280,25 @@ def test_train_prints_one_short_line_per_epoch_and_leaves_params_alone(capsys):
 def test_blas_threads_limits_the_pool_only_while_training():
     threadpoolctl = pytest.importorskip("threadpoolctl")
     rng = np.random.default_rng(17)
-    seen = []
+    params, batches = models.init_mlp(6, 5, 3, rng), [data.modular_sum_task(8, 3, rng)]
 
-    def loss_and_grads(params, batch):
-        seen.append([info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"])
-        return models.mlp_loss_and_grads(params, batch)
+    def blas_threads():
+        return [info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]
 
-    before = [info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]
-    models.train(loss_and_grads, models.init_mlp(6, 5, 3, rng), [data.modular_sum_task(8, 3, rng)], 1, 0.01,
-                 verbose=False, blas_threads=1)
-    assert seen and all(threads == 1 for threads in seen[0])
-    assert [info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"] == before
+    def training_threads(**options):
+        seen = []
+
+        def loss_and_grads(params, batch):
+            seen.append(blas_threads())
+            return models.mlp_loss_and_grads(params, batch)
+
+        models.train(loss_and_grads, params, batches, 1, 0.01, verbose=False, **options)
+        return seen[0]
+
+    before = blas_threads()
+    assert training_threads() == [1] * len(before)  # the default: one thread
+    assert training_threads(blas_threads=None) == before
+    assert blas_threads() == before  # restored afterwards
 
 
 def test_one_training_step_is_clip_then_adam():
