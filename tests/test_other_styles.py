@@ -4,7 +4,7 @@ A student's right answer need not look like the solution: it may keep its own ca
 (a dict, a dataclass, a helper class, a plain tuple), loop element by element, use
 ``np.dot`` or ``np.einsum``, store its outputs in float32 buffers, or return a list
 where a tuple was asked for. This file holds such implementations of every function of
-assignments 1 to 4, written for this test (several styles per assignment, each one
+assignments 1 to 5, written for this test (several styles per assignment, each one
 complete), as the code a student would type into the notebook's solution cells.
 
 Each style is graded like a notebook: the source notebook's cells run in order in one
@@ -784,7 +784,256 @@ PS4 = {
     ),
 }
 
-STYLES = {"ps1_rnn_forward": PS1, "ps2_bptt": PS2, "ps3_gradients": PS3, "ps4_lstm_gru": PS4}
+PS5 = {
+    # Loops over examples and steps with the math module, results stored in float32 buffers
+    # (computed in float64, rounded once), lists where tuples are asked, a list of lists of ints.
+    "loops_float32_lists": cells(
+        embedding_forward="""
+            def embedding_forward(tokens, W):
+                N, T = tokens.shape
+                out = np.empty((N, T, W.shape[1]), dtype=np.float32)
+                for n in range(N):
+                    for t in range(T):
+                        out[n, t] = W[int(tokens[n, t])]
+                return out
+        """,
+        embedding_backward="""
+            def embedding_backward(dout, tokens, V):
+                rows = [np.zeros(dout.shape[2]) for _ in range(V)]
+                for n in range(tokens.shape[0]):
+                    for t in range(tokens.shape[1]):
+                        rows[int(tokens[n, t])] = rows[int(tokens[n, t])] + dout[n, t]
+                return np.array(rows, dtype=np.float32)
+        """,
+        temporal_affine_forward="""
+            def temporal_affine_forward(h, W, b):
+                out = np.empty((h.shape[0], h.shape[1], W.shape[1]), dtype=np.float32)
+                for t in range(h.shape[1]):
+                    out[:, t] = np.dot(h[:, t], W) + b
+                return out
+        """,
+        temporal_affine_backward="""
+            def temporal_affine_backward(dout, h, W):
+                dh = np.empty(h.shape)
+                dW, db = np.zeros(W.shape), np.zeros(W.shape[1])
+                for t in range(h.shape[1]):
+                    dh[:, t] = np.dot(dout[:, t], W.T)
+                    dW = dW + np.dot(h[:, t].T, dout[:, t])
+                    db = db + dout[:, t].sum(axis=0)
+                return [dh.astype(np.float32), dW.astype(np.float32), db.astype(np.float32)]
+        """,
+        temporal_softmax_loss="""
+            import math
+
+            def log_softmax(scores, axis=-1):
+                scores = np.moveaxis(np.asarray(scores, dtype=float), axis, -1)
+                out = np.empty(scores.shape)
+                for index in np.ndindex(scores.shape[:-1]):
+                    row = scores[index]
+                    top = max(row)
+                    total = math.fsum(math.exp(s - top) for s in row) if top > -math.inf else 1.0
+                    out[index] = [s - top - math.log(total) for s in row]
+                return np.moveaxis(out, -1, axis)
+
+            def temporal_softmax_loss(scores, targets, mask):
+                N, T, V = scores.shape
+                real = [(n, t) for n in range(N) for t in range(T) if mask[n, t]]
+                loss, dscores = 0.0, np.zeros((N, T, V))
+                for n, t in real:
+                    log_p = log_softmax(scores[n, t])
+                    loss -= log_p[targets[n, t]]
+                    dscores[n, t] = np.exp(log_p)
+                    dscores[n, t, targets[n, t]] -= 1.0
+                return [loss / len(real), (dscores / len(real)).astype(np.float32)]
+        """,
+        last_state_by_length="""
+            def last_state_by_length(h, lengths):
+                last = np.empty((h.shape[0], h.shape[2]), dtype=np.float32)
+                for n in range(h.shape[0]):
+                    last[n] = h[n, int(lengths[n]) - 1]
+                return last
+        """,
+        bidirectional_rnn_forward="""
+            def run_tanh_rnn(steps, Wx, Wh, b):
+                # one sequence (L, D), without its padding: a list of states
+                state, states = np.zeros(Wh.shape[0]), []
+                for x_t in steps:
+                    state = np.tanh(np.dot(x_t, Wx) + np.dot(state, Wh) + b)
+                    states.append(state)
+                return states
+
+            def bidirectional_rnn_forward(x, lengths, Wx_f, Wh_f, b_f, Wx_b, Wh_b, b_b):
+                N, T, _ = x.shape
+                H = Wh_f.shape[0]
+                h = np.zeros((N, T, 2 * H), dtype=np.float32)
+                for n in range(N):
+                    steps = list(x[n, :int(lengths[n])])
+                    forward = run_tanh_rnn(steps, Wx_f, Wh_f, b_f)
+                    backward = run_tanh_rnn(steps[::-1], Wx_b, Wh_b, b_b)[::-1]
+                    for t in range(len(steps)):
+                        h[n, t, :H], h[n, t, H:] = forward[t], backward[t]
+                return h
+        """,
+        additive_attention_forward="""
+            def _attend64(query, keys, mask, Wq, Wk, v):
+                N, S, Hk = keys.shape
+                weights, contexts, hidden = np.zeros((N, S)), np.zeros((N, Hk)), np.zeros((N, S, Wq.shape[1]))
+                for n in range(N):
+                    real = [s for s in range(S) if mask[n, s]]
+                    scores = {}
+                    for s in real:
+                        hidden[n, s] = np.tanh(np.dot(query[n], Wq) + np.dot(keys[n, s], Wk))
+                        scores[s] = float(np.dot(hidden[n, s], v))
+                    top = max(scores.values())
+                    total = math.fsum(math.exp(e - top) for e in scores.values())
+                    for s in real:
+                        weights[n, s] = math.exp(scores[s] - top) / total
+                        contexts[n] += weights[n, s] * keys[n, s]
+                return contexts, weights, hidden
+
+            def additive_attention_forward(query, keys, mask, Wq, Wk, v):
+                contexts, weights, _ = _attend64(query, keys, mask, Wq, Wk, v)
+                return [contexts.astype(np.float32), weights.astype(np.float32)]
+        """,
+        additive_attention_backward="""
+            def additive_attention_backward(dcontext, query, keys, mask, Wq, Wk, v):
+                _, weights, hidden = _attend64(query, keys, mask, Wq, Wk, v)
+                N, S, Hk = keys.shape
+                dquery, dkeys = np.zeros(query.shape), np.zeros(keys.shape)
+                dWq, dWk, dv = np.zeros(Wq.shape), np.zeros(Wk.shape), np.zeros(v.shape)
+                for n in range(N):
+                    dweights = [float(np.dot(keys[n, s], dcontext[n])) for s in range(S)]
+                    mean = math.fsum(weights[n, s] * dweights[s] for s in range(S))
+                    for s in range(S):
+                        dscore = weights[n, s] * (dweights[s] - mean)
+                        dpre = dscore * v * (1 - hidden[n, s] ** 2)
+                        dquery[n] += np.dot(Wq, dpre)
+                        dkeys[n, s] = weights[n, s] * dcontext[n] + np.dot(Wk, dpre)
+                        dWq += np.outer(query[n], dpre)
+                        dWk += np.outer(keys[n, s], dpre)
+                        dv += dscore * hidden[n, s]
+                return [dquery, dkeys, dWq, dWk, dv]
+        """,
+        rnn_greedy_decode="""
+            def rnn_greedy_decode(h0, W_embed, Wx, Wh, b, W_out, b_out, start_token, max_length):
+                sequences = []
+                for n in range(h0.shape[0]):
+                    h, token, produced = h0[n], start_token, []
+                    for _ in range(max_length):
+                        h = np.tanh(np.dot(W_embed[token], Wx) + np.dot(h, Wh) + b)
+                        scores = list(np.dot(h, W_out) + b_out)
+                        token = scores.index(max(scores))
+                        produced.append(token)
+                    sequences.append(produced)
+                return sequences  # a list of lists of ints
+        """,
+    ),
+    # Whole-batch numpy: one-hot matrices, einsum, a helper class for the RNN, index arrays
+    # for the per-sequence reversal, log-sum-exp with np.logaddexp.
+    "einsum_onehot_classes": cells(
+        embedding_forward="""
+            def one_hot(tokens, V):
+                return (tokens[..., None] == np.arange(V)).astype(np.float64)
+
+            def embedding_forward(tokens, W):
+                return np.einsum("ntv,vd->ntd", one_hot(tokens, W.shape[0]), W)
+        """,
+        embedding_backward="""
+            def embedding_backward(dout, tokens, V):
+                return np.einsum("ntv,ntd->vd", one_hot(tokens, V), dout)
+        """,
+        temporal_affine_forward="""
+            def temporal_affine_forward(h, W, b):
+                return np.einsum("nth,hm->ntm", h, W) + b[None, None, :]
+        """,
+        temporal_affine_backward="""
+            def temporal_affine_backward(dout, h, W):
+                return np.einsum("ntm,hm->nth", dout, W), np.einsum("nth,ntm->hm", h, dout), np.einsum("ntm->m", dout)
+        """,
+        temporal_softmax_loss="""
+            def log_softmax(scores, axis=-1):
+                return scores - np.logaddexp.reduce(scores, axis=axis, keepdims=True)
+
+            def temporal_softmax_loss(scores, targets, mask):
+                V = scores.shape[-1]
+                real = mask.astype(np.float64)
+                chosen = one_hot(np.where(mask, targets, 0), V) * real[..., None]
+                log_p = log_softmax(scores)
+                count = real.sum()
+                loss = -np.einsum("ntv,ntv->", chosen, log_p) / count
+                dscores = (np.exp(log_p) * real[..., None] - chosen) / count
+                return loss, dscores
+        """,
+        last_state_by_length="""
+            def last_state_by_length(h, lengths):
+                picker = (np.arange(h.shape[1])[None, :] == (lengths - 1)[:, None]).astype(np.float64)  # (N, T)
+                return np.einsum("nt,nth->nh", picker, h)
+        """,
+        bidirectional_rnn_forward="""
+            class TanhRNN:
+                \"\"\"A tanh RNN with its weights; rnn(x) gives the states (N, T, H) from zeros.\"\"\"
+
+                def __init__(self, Wx, Wh, b):
+                    self.Wx, self.Wh, self.b = Wx, Wh, b
+
+                def __call__(self, x):
+                    inputs = np.einsum("ntd,dh->nth", x, self.Wx) + self.b
+                    state, states = np.zeros((x.shape[0], self.Wh.shape[0])), []
+                    for t in range(x.shape[1]):
+                        state = np.tanh(inputs[:, t] + state @ self.Wh)
+                        states.append(state)
+                    return np.stack(states, axis=1)
+
+            def flip_real_steps(a, lengths):
+                t = np.arange(a.shape[1])[None, :]
+                last = lengths[:, None] - 1
+                source = np.where(t <= last, last - t, t)
+                return a[np.arange(a.shape[0])[:, None], source]
+
+            def bidirectional_rnn_forward(x, lengths, Wx_f, Wh_f, b_f, Wx_b, Wh_b, b_b):
+                real = (np.arange(x.shape[1])[None, :] < lengths[:, None])[..., None]
+                forward = TanhRNN(Wx_f, Wh_f, b_f)(x)
+                backward = flip_real_steps(TanhRNN(Wx_b, Wh_b, b_b)(flip_real_steps(x, lengths)), lengths)
+                return np.where(real, np.concatenate([forward, backward], axis=-1), 0.0)
+        """,
+        additive_attention_forward="""
+            def attention_parts(query, keys, mask, Wq, Wk, v):
+                u = np.tanh(np.einsum("nq,qa->na", query, Wq)[:, None, :] + np.einsum("nsk,ka->nsa", keys, Wk))
+                scores = np.where(mask, np.einsum("nsa,a->ns", u, v), -np.inf)
+                weights = np.exp(log_softmax(scores, axis=1))
+                return u, weights
+
+            def additive_attention_forward(query, keys, mask, Wq, Wk, v):
+                _, weights = attention_parts(query, keys, mask, Wq, Wk, v)
+                return np.einsum("ns,nsk->nk", weights, keys), weights
+        """,
+        additive_attention_backward="""
+            def additive_attention_backward(dcontext, query, keys, mask, Wq, Wk, v):
+                u, weights = attention_parts(query, keys, mask, Wq, Wk, v)
+                dweights = np.einsum("nsk,nk->ns", keys, dcontext)
+                dscores = weights * (dweights - np.einsum("ns,ns->n", weights, dweights)[:, None])
+                dpre = np.einsum("ns,a,nsa->nsa", dscores, v, 1 - u**2)
+                return (np.einsum("nsa,qa->nq", dpre, Wq),
+                        np.einsum("ns,nk->nsk", weights, dcontext) + np.einsum("nsa,ka->nsk", dpre, Wk),
+                        np.einsum("nq,nsa->qa", query, dpre), np.einsum("nsk,nsa->ka", keys, dpre),
+                        np.einsum("ns,nsa->a", dscores, u))
+        """,
+        rnn_greedy_decode="""
+            def rnn_greedy_decode(h0, W_embed, Wx, Wh, b, W_out, b_out, start_token, max_length):
+                step = TanhRNN(Wx, Wh, b)
+                token_inputs = np.einsum("vd,dh->vh", W_embed, Wx) + b  # every token's input term at once
+                h, token, out = h0, np.full(h0.shape[0], start_token), []
+                for _ in range(max_length):
+                    h = np.tanh(np.take(token_inputs, token, axis=0) + h @ step.Wh)
+                    token = np.argmax(np.einsum("nh,hv->nv", h, W_out) + b_out, axis=1)
+                    out.append(token)
+                return np.stack(out, axis=1)
+        """,
+    ),
+}
+
+STYLES = {"ps1_rnn_forward": PS1, "ps2_bptt": PS2, "ps3_gradients": PS3, "ps4_lstm_gru": PS4,
+          "ps5_variants_attention": PS5}
 
 
 # ============================================================================
@@ -863,6 +1112,8 @@ def test_styles_really_differ_from_the_solution():
     assert "return [" in PS2["loops_float32"]["rnn_backward_truncated"]  # a list where a tuple is asked
     assert "np.float32" in PS3["loops_float32_lists"]["global_norm"]
     assert "astype(np.float32)" in PS4["split_dicts_float32"]["lstm_step_backward"]
+    assert "return sequences  # a list of lists" in PS5["loops_float32_lists"]["rnn_greedy_decode"]
+    assert "class TanhRNN" in PS5["einsum_onehot_classes"]["bidirectional_rnn_forward"]
 
 
 # ============================================================================
