@@ -132,7 +132,8 @@ def pad_sequences(sequences, pad_token):
     rows = [np.asarray(s) for s in sequences]
     for i, row in enumerate(rows):
         if row.ndim != 1 or row.size == 0 or row.dtype.kind not in "iu":
-            raise ValueError(f"sequences[{i}] must be a non-empty 1-d integer array, got shape {row.shape} dtype {row.dtype}")
+            raise ValueError(f"sequences[{i}] must be a non-empty 1-d integer array, "
+                             f"got shape {row.shape} dtype {row.dtype}")
     lengths = np.array([row.size for row in rows], dtype=np.int64)
     tokens = np.full((len(rows), int(lengths.max())), pad_token, dtype=np.int64)
     for i, row in enumerate(rows):
@@ -156,7 +157,8 @@ def bag_of_tokens(tokens, lengths, vocab_size):
     if tokens.ndim != 2 or tokens.dtype.kind not in "iu":
         raise ValueError(f"tokens must be a 2-d integer array (N, T), got shape {tokens.shape} dtype {tokens.dtype}")
     if lengths.shape != (tokens.shape[0],) or lengths.dtype.kind not in "iu":
-        raise ValueError(f"lengths must be an integer array of shape (N,) = ({tokens.shape[0]},), got shape {lengths.shape}")
+        raise ValueError(f"lengths must be an integer array of shape (N,) = ({tokens.shape[0]},), "
+                         f"got shape {lengths.shape}")
     if np.any(lengths < 1) or np.any(lengths > tokens.shape[1]):
         raise ValueError(f"lengths must lie in [1, T] = [1, {tokens.shape[1]}]")
     real = np.arange(tokens.shape[1])[None, :] < lengths[:, None]
@@ -326,7 +328,8 @@ def markov_language_task(n, length, n_digits, rng, concentration=0.3):
         targets: (n, length - 1) int64, the digits 1 .. length-1 (the next digit)
         transitions: (n_digits, n_digits) float64, row i = P(next digit | digit i)
     """
-    n, length, n_digits, rng = _count("n", n, 1), _count("length", length, 2), _count("n_digits", n_digits, 2), _generator(rng)
+    n, length = _count("n", n, 1), _count("length", length, 2)
+    n_digits, rng = _count("n_digits", n_digits, 2), _generator(rng)
     if isinstance(concentration, bool) or not np.isscalar(concentration) or not concentration > 0:
         raise ValueError(f"concentration must be a positive number, got {concentration!r}")
     transitions = rng.dirichlet(np.full(n_digits, float(concentration)), n_digits)

@@ -46,7 +46,8 @@ from .optim import adam_init, adam_step
 
 def _generator(rng):
     if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+        raise ValueError("rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
+                         f"got {type(rng).__name__}")
     return rng
 
 
@@ -70,13 +71,16 @@ def _require(params, names, model):
         raise ValueError(f"params must be a dict of arrays, got {type(params).__name__}")
     missing = [name for name in names if name not in params]
     if missing:
-        raise ValueError(f"params of a {model} must have the keys {missing} (see init for this model), got {sorted(params)}")
+        raise ValueError(f"params of a {model} must have the keys {missing} (see init for this model), "
+                         f"got {sorted(params)}")
 
 
 def _unpack(batch, names):
     """Check that ``batch`` is a tuple of len(names) arrays and return them as a tuple."""
     if not isinstance(batch, (tuple, list)) or len(batch) != len(names):
-        got = f"{type(batch).__name__} of length {len(batch)}" if isinstance(batch, (tuple, list)) else type(batch).__name__
+        got = type(batch).__name__
+        if isinstance(batch, (tuple, list)):
+            got += f" of length {len(batch)}"
         raise ValueError(f"batch must be a tuple ({', '.join(names)}), got a {got}")
     return tuple(np.asarray(item) for item in batch)
 
@@ -192,7 +196,8 @@ def rnn_greedy_decode(h0, W_embed, Wx, Wh, b, W_out, b_out, start_token, max_len
     (h, W_embed, Wx, Wh, b, W_out, b_out), sizes = validate(
         h0=(h0, ("N", "H")), W_embed=(W_embed, ("V", "E")), Wx=(Wx, ("E", "H")), Wh=(Wh, ("H", "H")),
         b=(b, ("H",)), W_out=(W_out, ("H", "V")), b_out=(b_out, ("V",)))
-    if isinstance(start_token, bool) or not isinstance(start_token, (int, np.integer)) or not 0 <= start_token < sizes["V"]:
+    if (isinstance(start_token, bool) or not isinstance(start_token, (int, np.integer))
+            or not 0 <= start_token < sizes["V"]):
         raise ValueError(f"start_token must be an integer in [0, V) = [0, {sizes['V']}) (V from W_embed "
                          f"{W_embed.shape}), got {start_token!r}")
     check_positive_int("max_length", max_length)
@@ -891,7 +896,8 @@ def minibatches(arrays, batch_size, rng):
     N = arrays[0].shape[0]
     for i, a in enumerate(arrays):
         if a.shape[:1] != (N,):
-            raise ValueError(f"arrays[{i}] must have N = {N} rows like arrays[0] {arrays[0].shape}, got shape {a.shape}")
+            raise ValueError(f"arrays[{i}] must have N = {N} rows like arrays[0] {arrays[0].shape}, "
+                             f"got shape {a.shape}")
     check_positive_int("batch_size", batch_size)
     order = _generator(rng).permutation(N)
     return [tuple(a[order[i:i + batch_size]] for a in arrays) for i in range(0, N, batch_size)]
@@ -928,7 +934,8 @@ def train(loss_and_grads, params, batches, epochs, lr, max_norm=1.0, evaluate=No
             and ``eval`` if ``evaluate`` was given
     """
     if not callable(loss_and_grads):
-        raise ValueError(f"loss_and_grads must be a function (params, batch) -> (loss, grads), got {type(loss_and_grads).__name__}")
+        raise ValueError("loss_and_grads must be a function (params, batch) -> (loss, grads), "
+                         f"got {type(loss_and_grads).__name__}")
     if not callable(batches) and not (isinstance(batches, (list, tuple)) and len(batches) > 0):
         raise ValueError("batches must be a non-empty list of batches or a function epoch -> batches")
     check_positive_int("epochs", epochs)
@@ -996,7 +1003,8 @@ def accuracy(predicted, target, mask=None):
         return float(hits.mean())
     mask = np.asarray(mask, dtype=bool)
     if mask.shape != target.shape or not mask.any():
-        raise ValueError(f"mask must be a bool array of shape {target.shape} with at least one True, got shape {mask.shape}")
+        raise ValueError(f"mask must be a bool array of shape {target.shape} with at least one True, "
+                         f"got shape {mask.shape}")
     return float(hits[mask].mean())
 
 
@@ -1031,7 +1039,8 @@ def sequence_accuracy_by_length(predicted, tgt_out, tgt_lengths, lengths):
     """
     lengths = np.asarray(lengths)
     if lengths.shape != (np.shape(tgt_out)[0],):
-        raise ValueError(f"lengths must have shape (N,) = ({np.shape(tgt_out)[0]},) (N from tgt_out), got {lengths.shape}")
+        raise ValueError(f"lengths must have shape (N,) = ({np.shape(tgt_out)[0]},) (N from tgt_out), "
+                         f"got {lengths.shape}")
     predicted, tgt_out, tgt_lengths = np.asarray(predicted), np.asarray(tgt_out), np.asarray(tgt_lengths)
     return {int(k): (sequence_accuracy(predicted[lengths == k], tgt_out[lengths == k], tgt_lengths[lengths == k]),
                      int(np.sum(lengths == k))) for k in np.unique(lengths)}

@@ -191,7 +191,8 @@ def test_beam_search_is_never_less_probable_than_greedy_here(seed):
     greedy_lp = models.sequence_log_prob(params, src, src_lengths, greedy, 5, 4)
     for width in (2, 3, 5):
         beam, log_probs = models.beam_search(params, src, src_lengths, width, 6, 5, 4)
-        np.testing.assert_allclose(log_probs, models.sequence_log_prob(params, src, src_lengths, beam, 5, 4), rtol=1e-10)
+        rescored = models.sequence_log_prob(params, src, src_lengths, beam, 5, 4)
+        np.testing.assert_allclose(log_probs, rescored, rtol=1e-10)
         assert np.all(log_probs >= greedy_lp - 1e-12)
 
 
