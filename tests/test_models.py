@@ -61,12 +61,26 @@ def test_seq2seq_gradients(attention, cell):
     _assert_gradients(models.seq2seq_loss_and_grads, params, data.seq2seq_task(3, 1, 4, 3, rng))
 
 
-def test_fast_path_gives_the_same_loss_and_gradients():
+def _fast_cases():
     rng = np.random.default_rng(5)
-    batch = data.seq2seq_task(6, 1, 5, 4, rng)
-    params = models.init_seq2seq(6, 4, 5, rng, cell="gru")
-    loss, grads = models.seq2seq_loss_and_grads(params, batch)
-    loss_fast, grads_fast = models.seq2seq_loss_and_grads(params, batch, fast=True)
+    sorted_batch, tag_batch = data.sorted_sequence_task(6, 2, 6, 4, rng), data.local_maximum_task(6, 1, 6, 4, rng)
+    return [
+        ("seq2seq gru additive", models.seq2seq_loss_and_grads, models.init_seq2seq(6, 4, 5, rng, cell="gru"),
+         data.seq2seq_task(6, 1, 5, 4, rng), {}),
+        ("generator", models.generator_loss_and_grads, models.init_generator(4, 6, 3, 5, rng),
+         data.countdown_task(6, 4, rng), {}),
+        ("classifier lstm x3 residual", models.classifier_loss_and_grads,
+         models.init_sequence_model(5, 3, 4, 2, rng, cell="lstm", num_layers=3), sorted_batch, {"residual": True}),
+        ("bidirectional gru tagger", models.tagger_loss_and_grads,
+         models.init_sequence_model(5, 3, 4, 2, rng, cell="gru", bidirectional=True), tag_batch, {}),
+    ]
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_fast_path_gives_the_same_loss_and_gradients(case):
+    _, loss_and_grads, params, batch, options = _fast_cases()[case]
+    loss, grads = loss_and_grads(params, batch, **options)
+    loss_fast, grads_fast = loss_and_grads(params, batch, fast=True, **options)
     assert loss_fast == pytest.approx(loss, rel=1e-12)
     for name in grads:
         np.testing.assert_allclose(grads_fast[name], grads[name], rtol=1e-9, atol=1e-12, err_msg=name)
