@@ -31,6 +31,7 @@ Token conventions are those of the chapter 5 tasks in :mod:`rnncourse.data`: dig
 """
 import contextlib
 import time
+from typing import NamedTuple
 
 import numpy as np
 
@@ -339,6 +340,14 @@ def is_bidirectional(params):
     return "fwd.Wx" in params
 
 
+class EncoderCache(NamedTuple):
+    """What :func:`encode` keeps for :func:`encode_backward`."""
+
+    kind: str  # "stacked" or "bidirectional"
+    embedding: tuple  # rnncourse.layers.EmbeddingCache
+    recurrent: tuple  # rnncourse.layers.StackedCache or BidirectionalCache
+
+
 def encode(params, tokens, lengths, residual=False, fast=False):
     """Embed the tokens and run the recurrent encoder of a sequence model.
 
@@ -351,7 +360,7 @@ def encode(params, tokens, lengths, residual=False, fast=False):
     Returns:
         h: (N, T, H) top-layer states (bidirectional: (N, T, 2H), zero at padded steps;
             unidirectional: padded steps hold states that no head reads)
-        cache: tuple for :func:`encode_backward`
+        cache: :class:`EncoderCache` for :func:`encode_backward`
     """
     _require(params, ("W_embed", "W_out", "b_out"), "sequence model")
     x, embed_cache = L.embedding_forward(tokens, params["W_embed"])
@@ -360,13 +369,13 @@ def encode(params, tokens, lengths, residual=False, fast=False):
             raise ValueError("residual must be False for a bidirectional model (it has a single layer)")
         fwd, bwd = _group(params, "fwd."), _group(params, "bwd.")
         h, rnn_cache = L.bidirectional_forward(x, lengths, fwd, bwd, cell_of(fwd), fast)
-        return h, ("bidirectional", embed_cache, rnn_cache)
+        return h, EncoderCache("bidirectional", embed_cache, rnn_cache)
     groups = _stack_groups(params)
     if not groups:
         raise ValueError(f"params must hold rnn0.* or fwd.*/bwd.* layer parameters, got {sorted(params)}")
     L.length_mask(lengths, x.shape[1])  # checks lengths, which a unidirectional stack does not read
     h, rnn_cache = L.stacked_forward(x, groups, cell_of(groups[0]), residual, fast)
-    return h, ("stacked", embed_cache, rnn_cache)
+    return h, EncoderCache("stacked", embed_cache, rnn_cache)
 
 
 def encode_backward(dh, cache):
@@ -374,21 +383,20 @@ def encode_backward(dh, cache):
 
     Args:
         dh: (N, T, H) (or (N, T, 2H)) gradient with respect to the encoder's states
-        cache: from :func:`encode`
+        cache: :class:`EncoderCache` from :func:`encode`
 
     Returns:
         grads: dict of the embedding's and the recurrent layers' gradients, keyed like ``params``
     """
-    kind, embed_cache, rnn_cache = cache
-    if kind == "bidirectional":
-        dx, grads_fwd, grads_bwd = L.bidirectional_backward(dh, rnn_cache)
+    if cache.kind == "bidirectional":
+        dx, grads_fwd, grads_bwd = L.bidirectional_backward(dh, cache.recurrent)
         grads = {**_prefixed(grads_fwd, "fwd."), **_prefixed(grads_bwd, "bwd.")}
     else:
-        dx, grads_list = L.stacked_backward(dh, rnn_cache)
+        dx, grads_list = L.stacked_backward(dh, cache.recurrent)
         grads = {}
         for layer, layer_grads in enumerate(grads_list):
             grads.update(_prefixed(layer_grads, f"rnn{layer}."))
-    grads["W_embed"] = L.embedding_backward(dx, embed_cache)
+    grads["W_embed"] = L.embedding_backward(dx, cache.embedding)
     return grads
 
 
@@ -499,8 +507,8 @@ def layer_states(params, tokens, lengths, residual=False, fast=False):
     """
     if is_bidirectional(params):
         raise ValueError("params must be a unidirectional stack (rnn0.*, rnn1.*, ...), got a bidirectional model")
-    _, (_, _, stack_cache) = encode(params, tokens, lengths, residual, fast)
-    return list(stack_cache.states)
+    _, cache = encode(params, tokens, lengths, residual, fast)
+    return list(cache.recurrent.states)
 
 
 def layer_timescales(params, tokens, residual=False, eps=1e-6, rng=None):
@@ -629,8 +637,28 @@ def _attend(params, kind, query, keys, mask):
     return L.dot_attention_forward(query, keys, mask)
 
 
+class SourceCache(NamedTuple):
+    """What the seq2seq encoder keeps for its backward pass."""
+
+    embedding: tuple  # rnncourse.layers.EmbeddingCache of the source tokens
+    recurrent: tuple  # rnncourse.layers.RecurrentCache of the encoder
+    last: tuple  # rnncourse.layers.LastStateCache: the state that starts the decoder
+
+
+class Seq2SeqCache(NamedTuple):
+    """What :func:`seq2seq_forward` keeps for the backward pass in :func:`seq2seq_loss_and_grads`."""
+
+    attention: str  # None, "additive" or "dot"
+    source: SourceCache
+    keys_shape: tuple  # (N, S, H) encoder states
+    target_embedding: tuple  # rnncourse.layers.EmbeddingCache of the decoder inputs
+    decoder: tuple  # rnncourse.layers.RecurrentCache of the decoder
+    attention_cache: tuple  # the attention's cache over the N*T decoder steps (None without attention)
+    output: tuple  # rnncourse.layers.TemporalAffineCache
+
+
 def _encode_source(params, src, src_lengths, fast=False):
-    """Encoder states (N, S, H), the decoder's initial state (N, H), the source mask and caches."""
+    """Encoder states (N, S, H), the decoder's initial state (N, H), the source mask (N, S), a SourceCache."""
     enc = _group(params, "enc.")
     enc.pop("W_embed")
     cell = cell_of(enc)
@@ -639,7 +667,7 @@ def _encode_source(params, src, src_lengths, fast=False):
     keys, rnn_cache = L.recurrent_forward(cell, x, h0, enc, fast)
     last, last_cache = L.last_state_by_length(keys, src_lengths)
     mask = L.length_mask(src_lengths, x.shape[1])
-    return keys, last, mask, (embed_cache, rnn_cache, last_cache)
+    return keys, last, mask, SourceCache(embed_cache, rnn_cache, last_cache)
 
 
 def _decoder_params(params):
@@ -659,12 +687,12 @@ def seq2seq_forward(params, batch, fast=False):
 
     Returns:
         scores: (N, T, V); weights: (N, T, S) attention weights (None without attention);
-        cache: for :func:`seq2seq_loss_and_grads`
+        cache: :class:`Seq2SeqCache`
     """
     src, src_lengths, tgt_in, tgt_out, tgt_lengths = _unpack(
         batch, ("src", "src_lengths", "tgt_in", "tgt_out", "tgt_lengths"))
     kind = attention_of(params)
-    keys, h0, src_mask, enc_caches = _encode_source(params, src, src_lengths, fast)
+    keys, h0, src_mask, source_cache = _encode_source(params, src, src_lengths, fast)
     dec = _decoder_params(params)
     y, dec_embed_cache = L.embedding_forward(tgt_in, params["dec.W_embed"])
     states, dec_cache = L.recurrent_forward(cell_of(dec), y, h0, dec, fast)  # (N, T, H)
@@ -678,7 +706,7 @@ def seq2seq_forward(params, batch, fast=False):
         features = np.concatenate([states, context.reshape(N, T, H)], axis=2)
         weights = weights.reshape(N, T, S)
     scores, out_cache = L.temporal_affine_forward(features, params["W_out"], params["b_out"])
-    cache = (kind, enc_caches, dec_embed_cache, dec_cache, att_cache, out_cache, (N, T, H), keys.shape)
+    cache = Seq2SeqCache(kind, source_cache, keys.shape, dec_embed_cache, dec_cache, att_cache, out_cache)
     return scores, weights, cache
 
 
@@ -696,28 +724,31 @@ def seq2seq_loss_and_grads(params, batch, fast=False):
     scores, _, cache = seq2seq_forward(params, batch, fast)
     tgt_out, tgt_lengths = np.asarray(batch[3]), np.asarray(batch[4])
     loss, dscores = L.temporal_softmax_loss(scores, tgt_out, L.length_mask(tgt_lengths, scores.shape[1]))
-    kind, (enc_embed_cache, enc_cache, last_cache), dec_embed_cache, dec_cache, att_cache, out_cache, (N, T, H), \
-        keys_shape = cache
-    dfeatures, dW_out, db_out = L.temporal_affine_backward(dscores, out_cache)
+    N, T, _ = scores.shape
+    N, S, H = cache.keys_shape
+    # output layer: scores = [states | context] W_out + b_out
+    dfeatures, dW_out, db_out = L.temporal_affine_backward(dscores, cache.output)
     grads = {"W_out": dW_out, "b_out": db_out}
-    dkeys = np.zeros(keys_shape)
-    dstates = dfeatures[:, :, :H]
-    if kind is not None:
+    dstates = dfeatures[:, :, :H]  # (N, T, H)
+    dkeys = np.zeros((N, S, H))
+    # attention: the decoder states are the queries, the encoder states the keys (repeated T times)
+    if cache.attention is not None:
         dcontext = dfeatures[:, :, H:].reshape(N * T, H)
-        if kind == "additive":
-            dquery, drepeated, dWq, dWk, dv = L.additive_attention_backward(dcontext, att_cache)
+        if cache.attention == "additive":
+            dquery, drepeated, dWq, dWk, dv = L.additive_attention_backward(dcontext, cache.attention_cache)
             grads.update({"att.Wq": dWq, "att.Wk": dWk, "att.v": dv})
         else:
-            dquery, drepeated = L.dot_attention_backward(dcontext, att_cache)
+            dquery, drepeated = L.dot_attention_backward(dcontext, cache.attention_cache)
         dstates = dstates + dquery.reshape(N, T, H)
-        dkeys += drepeated.reshape(N, T, *keys_shape[1:]).sum(axis=1)  # each source row was repeated T times
-    dy, dh0, dec_grads = L.recurrent_backward(dstates, dec_cache)
+        dkeys += drepeated.reshape(N, T, S, H).sum(axis=1)  # each source row was used by T queries
+    # decoder, then the encoder through the decoder's initial state and through the keys
+    dy, dh0, dec_grads = L.recurrent_backward(dstates, cache.decoder)
     grads.update(_prefixed(dec_grads, "dec."))
-    grads["dec.W_embed"] = L.embedding_backward(dy, dec_embed_cache)
-    dkeys += L.last_state_by_length_backward(dh0, last_cache)
-    dx, _, enc_grads = L.recurrent_backward(dkeys, enc_cache)
+    grads["dec.W_embed"] = L.embedding_backward(dy, cache.target_embedding)
+    dkeys += L.last_state_by_length_backward(dh0, cache.source.last)
+    dx, _, enc_grads = L.recurrent_backward(dkeys, cache.source.recurrent)
     grads.update(_prefixed(enc_grads, "enc."))
-    grads["enc.W_embed"] = L.embedding_backward(dx, enc_embed_cache)
+    grads["enc.W_embed"] = L.embedding_backward(dx, cache.source.embedding)
     return loss, grads
 
 
