@@ -152,3 +152,6 @@ def test_export_matches_gradebook(graded_course):
     assert grades[("ps2_bptt", "solution")] == (15.0, 15.0)
     assert grades[("ps1_rnn_forward", "untouched")] == (0.0, 11.0)
     assert grades[("ps2_bptt", "untouched")] == (0.0, 15.0)
+    # Assignment 5: 32 points (tests/assignment_bugs/ps5_variants_attention.py lists its bugs).
+    assert grades[("ps5_variants_attention", "solution")] == (32.0, 32.0)
+    assert grades[("ps5_variants_attention", "untouched")] == (0.0, 32.0)
