@@ -385,6 +385,15 @@ def test_embedding_bugs():
                           "has shape (5, 2, 3), expected (2, 5, 3)", sizes=[(2, 5, 4, 3)])
 
 
+def test_forward_returning_a_cache_is_told_to_return_the_output_alone():
+    def with_cache(h, W, b):
+        return h @ W + b, {"h": h, "W": W}
+
+    message = failure(grading.check_temporal_affine_forward, with_cache)
+    assert "output out is a tuple, not an array." in message, message
+    assert "returns out alone, without a cache" in message and "relative error" not in message, message
+
+
 def test_temporal_affine_bugs():
     def db_averaged(dout, h, W):
         dh, dW, db = good_temporal_affine_backward(dout, h, W)

@@ -114,6 +114,12 @@ def _overflow_hint(largest):
             "a NaN comes from 0/0 or inf - inf, such as a softmax over positions that are all masked.")
 
 
+def _alone(name, output):
+    """The hint for a single output returned inside a tuple (as a forward pass with a cache would)."""
+    return (f"{name} returns {output} alone, without a cache: in this assignment the backward functions take "
+            "the forward pass's inputs instead.")
+
+
 # ----------------------------------------------------------------------------
 # Embedding
 # ----------------------------------------------------------------------------
@@ -131,7 +137,8 @@ def _judge_embedding_forward(case, result):
     expected = layers.embedding_forward(*case.args)[0]
     problem = output_error(case.function, case.label, "out", result, expected)
     _fail_if_any([("out", problem)] if problem else [], {"out": (
-        "out[n, t] is the row of W of the token tokens[n, t]: W[tokens] picks all of them at once (N, T, D).")})
+        "out[n, t] is the row of W of the token tokens[n, t]: W[tokens] picks all of them at once (N, T, D)."),
+        ("out", "type"): _alone(case.function, "out")})
 
 
 def embedding_forward_cases(seed=0, sizes=EMBEDDING_SIZES):
@@ -203,7 +210,7 @@ def _judge_temporal_affine_forward(case, result):
     problem = output_error(case.function, case.label, "out", result, expected)
     _fail_if_any([("out", problem)] if problem else [], {"out": (
         "out[n, t] = h[n, t] @ W + b at every time step: h @ W + b does all of them at once, since matmul "
-        "works on the last axis of h (N, T, H).")})
+        "works on the last axis of h (N, T, H)."), ("out", "type"): _alone(case.function, "out")})
 
 
 def temporal_affine_forward_cases(seed=0, sizes=AFFINE_SIZES):
@@ -350,7 +357,7 @@ def _judge_last_state_by_length(case, result):
                                "padding for the sequences shorter than T.")
     _fail_if_any([("last", problem)] if problem else [], {"last": (
         "last[n] = h[n, lengths[n] - 1], the state after each sequence's own last real step: "
-        "h[np.arange(N), lengths - 1].")})
+        "h[np.arange(N), lengths - 1]."), ("last", "type"): _alone(case.function, "last")})
 
 
 def last_state_by_length_cases(seed=0, sizes=LAST_STATE_SIZES):
@@ -416,7 +423,8 @@ def _judge_bidirectional_rnn_forward(case, result):
     _fail_if_any([("h", problem)] if problem else [], {"h": (
         "h[:, :, :H] is a tanh RNN run forwards from zeros; h[:, :, H:] is another one run backwards over each "
         "sequence from its own last real step t = lengths[n] - 1 down to 0 (reverse the first lengths[n] steps, "
-        "run, reverse back); both are 0 at padded positions t >= lengths[n].")})
+        "run, reverse back); both are 0 at padded positions t >= lengths[n]."),
+        ("h", "type"): _alone(case.function, "h")})
 
 
 def bidirectional_rnn_forward_cases(seed=0, sizes=BIDIRECTIONAL_SIZES, full=False):
