@@ -13,7 +13,8 @@ It turns every argument into a float array (:func:`as_float_array`) and checks t
 (:func:`check_shapes`, or :func:`check_gated_shapes` when a dimension is named like ``"4H"``),
 so a wrong dtype or shape gives a ``ValueError`` that names the argument, the shape it got
 and the shape it expected, instead of a broadcast that silently computes something else.
-Scalar options (a truncation length) are checked by :func:`check_positive_int`.
+Scalar options (a truncation length) are checked by :func:`check_positive_int`, random
+generators by :func:`check_generator`.
 """
 import re
 
@@ -55,6 +56,14 @@ def validate(**arguments):
         raise TypeError(f"validate: one gate dimension per call, got {sorted(gates)}")
     sizes = check_gated_shapes(gates.pop(), **checked) if gates else check_shapes(**checked)
     return list(arrays.values()), sizes
+
+
+def check_generator(rng, name="rng"):
+    """Return ``rng`` if it is a ``numpy.random.Generator``; raise ``ValueError`` naming ``name`` otherwise."""
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"{name} must be a numpy.random.Generator (np.random.default_rng(seed)), "
+                         f"got {type(rng).__name__}")
+    return rng
 
 
 def check_positive_int(name, value, allow_none=False):

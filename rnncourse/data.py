@@ -11,17 +11,13 @@ aligned), :func:`seq2seq_task` (many-to-many, unaligned) and :func:`markov_langu
 """
 import numpy as np
 
+from ._validate import check_generator
+
 
 def _count(name, value, minimum):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
-
-
-def _generator(rng):
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
-    return rng
 
 
 def adding_problem(n, T, rng):
@@ -41,7 +37,7 @@ def adding_problem(n, T, rng):
         x: (n, T, 2) float64 inputs
         y: (n,) float64 targets in [0, 2)
     """
-    n, T, rng = _count("n", n, 1), _count("T", T, 2), _generator(rng)
+    n, T, rng = _count("n", n, 1), _count("T", T, 2), check_generator(rng)
     values = rng.uniform(0.0, 1.0, (n, T))
     half = T // 2
     first = rng.integers(0, half, n)
@@ -74,7 +70,7 @@ def copy_task(n, length, delay, n_symbols, rng):
             which hold the symbols that were read
     """
     n, length = _count("n", n, 1), _count("length", length, 1)
-    delay, n_symbols, rng = _count("delay", delay, 0), _count("n_symbols", n_symbols, 1), _generator(rng)
+    delay, n_symbols, rng = _count("delay", delay, 0), _count("n_symbols", n_symbols, 1), check_generator(rng)
     blank, cue = n_symbols, n_symbols + 1
     T = 2 * length + delay + 1
     symbols = rng.integers(0, n_symbols, (n, length))
@@ -185,7 +181,7 @@ def modular_sum_task(n, n_digits, rng):
         x: (n, 2 * n_digits) float64, one-hot of a followed by one-hot of b
         y: (n,) int64 in [0, n_digits)
     """
-    n, n_digits, rng = _count("n", n, 1), _count("n_digits", n_digits, 2), _generator(rng)
+    n, n_digits, rng = _count("n", n, 1), _count("n_digits", n_digits, 2), check_generator(rng)
     a, b = rng.integers(0, n_digits, n), rng.integers(0, n_digits, n)
     eye = np.eye(n_digits)
     return np.concatenate([eye[a], eye[b]], axis=1), (a + b) % n_digits
@@ -203,7 +199,7 @@ def countdown_task(n, n_digits, rng):
         tgt_out: (n, n_digits + 1) int64, the targets ``d, ..., 0, EOS`` then padding
         tgt_lengths: (n,) int64, ``d + 2`` (the digits and the EOS)
     """
-    n, n_digits, rng = _count("n", n, 1), _count("n_digits", n_digits, 2), _generator(rng)
+    n, n_digits, rng = _count("n", n, 1), _count("n_digits", n_digits, 2), check_generator(rng)
     d = rng.integers(0, n_digits, n)
     outputs = [np.append(np.arange(k, -1, -1), n_digits) for k in d]
     tgt_out, tgt_lengths = pad_sequences(outputs, n_digits)
@@ -231,7 +227,7 @@ def sorted_sequence_task(n, min_length, max_length, n_digits, rng):
         lengths: (n,) int64 in [min_length, max_length]
         labels: (n,) int64, 1 if sorted, 0 if not
     """
-    n, n_digits, rng = _count("n", n, 1), _count("n_digits", n_digits, 2), _generator(rng)
+    n, n_digits, rng = _count("n", n, 1), _count("n_digits", n_digits, 2), check_generator(rng)
     lengths = _lengths(n, min_length, max_length, rng, smallest=2)
     labels = rng.integers(0, 2, n)
     sequences = []
@@ -268,7 +264,7 @@ def local_maximum_task(n, min_length, max_length, n_digits, rng):
         lengths: (n,) int64 in [min_length, max_length]
         tags: (n, T) int64 in {0, 1}; 0 at padded steps
     """
-    n, n_digits, rng = _count("n", n, 1), _count("n_digits", n_digits, 2), _generator(rng)
+    n, n_digits, rng = _count("n", n, 1), _count("n_digits", n_digits, 2), check_generator(rng)
     lengths = _lengths(n, min_length, max_length, rng)
     tokens, lengths = pad_sequences([rng.integers(0, n_digits, k) for k in lengths], n_digits)
     real = np.arange(tokens.shape[1])[None, :] < lengths[:, None]
@@ -296,7 +292,7 @@ def seq2seq_task(n, min_length, max_length, n_digits, rng, kind="reverse"):
     """
     if kind not in ("reverse", "sort"):
         raise ValueError(f"kind must be 'reverse' or 'sort', got {kind!r}")
-    n, n_digits, rng = _count("n", n, 1), _count("n_digits", n_digits, 2), _generator(rng)
+    n, n_digits, rng = _count("n", n, 1), _count("n_digits", n_digits, 2), check_generator(rng)
     lengths = _lengths(n, min_length, max_length, rng)
     sources = [rng.integers(0, n_digits, k) for k in lengths]
     outputs = [s[::-1] if kind == "reverse" else np.sort(s) for s in sources]
@@ -329,7 +325,7 @@ def markov_language_task(n, length, n_digits, rng, concentration=0.3):
         transitions: (n_digits, n_digits) float64, row i = P(next digit | digit i)
     """
     n, length = _count("n", n, 1), _count("length", length, 2)
-    n_digits, rng = _count("n_digits", n_digits, 2), _generator(rng)
+    n_digits, rng = _count("n_digits", n_digits, 2), check_generator(rng)
     if isinstance(concentration, bool) or not np.isscalar(concentration) or not concentration > 0:
         raise ValueError(f"concentration must be a positive number, got {concentration!r}")
     transitions = rng.dirichlet(np.full(n_digits, float(concentration)), n_digits)

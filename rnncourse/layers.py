@@ -32,7 +32,7 @@ from . import fast as _fast
 from . import gru as _gru
 from . import lstm as _lstm
 from . import rnn as _rnn
-from ._validate import check_positive_int, check_shapes, validate
+from ._validate import check_generator, check_positive_int, check_shapes, validate
 
 CELLS = ("rnn", "gru", "lstm")
 
@@ -416,9 +416,7 @@ def init_cell_params(cell, D, H, rng):
     _check_cell(cell)
     check_positive_int("D", D)
     check_positive_int("H", H)
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
-                         f"got {type(rng).__name__}")
+    check_generator(rng)
     G, bound = GATES[cell], 1.0 / np.sqrt(H)
     shapes = {"Wx": (D, G * H), "Wh": (H, G * H), "b": (G * H,), "bx": (G * H,), "bh": (G * H,)}
     return {name: rng.uniform(-bound, bound, shapes[name]) for name in PARAM_NAMES[cell]}

@@ -36,7 +36,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import layers as L
-from ._validate import check_positive_int, validate
+from ._validate import check_generator, check_positive_int, validate
 from .clip import clip_grad_norm
 from .optim import adam_init, adam_step
 
@@ -44,13 +44,6 @@ from .optim import adam_init, adam_step
 # ----------------------------------------------------------------------------
 # Small helpers: parameter groups, argument checks
 # ----------------------------------------------------------------------------
-
-def _generator(rng):
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError("rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
-                         f"got {type(rng).__name__}")
-    return rng
-
 
 def _uniform(shape, fan_in, rng):
     """Entries uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)], PyTorch's default for nn.Linear."""
@@ -126,7 +119,7 @@ def init_mlp(input_size, hidden_size, n_classes, rng):
     check_positive_int("input_size", input_size)
     check_positive_int("hidden_size", hidden_size)
     check_positive_int("n_classes", n_classes)
-    rng = _generator(rng)
+    rng = check_generator(rng)
     return {"W1": _uniform((input_size, hidden_size), input_size, rng), "b1": np.zeros(hidden_size),
             "W2": _uniform((hidden_size, n_classes), hidden_size, rng), "b2": np.zeros(n_classes)}
 
@@ -227,7 +220,7 @@ def init_generator(input_size, vocab_size, embed_size, hidden_size, rng):
     for name, value in (("input_size", input_size), ("vocab_size", vocab_size),
                         ("embed_size", embed_size), ("hidden_size", hidden_size)):
         check_positive_int(name, value)
-    rng = _generator(rng)
+    rng = check_generator(rng)
     return {"W_init": _uniform((input_size, hidden_size), input_size, rng), "b_init": np.zeros(hidden_size),
             "W_embed": rng.standard_normal((vocab_size, embed_size)) * 0.3,
             **L.init_cell_params("rnn", embed_size, hidden_size, rng),
@@ -311,7 +304,7 @@ def init_sequence_model(vocab_size, embed_size, hidden_size, output_size, rng, c
     _check_option("cell", cell, L.CELLS)
     if bidirectional and num_layers != 1:
         raise ValueError(f"num_layers must be 1 for a bidirectional model, got {num_layers}")
-    rng = _generator(rng)
+    rng = check_generator(rng)
     params = {"W_embed": rng.standard_normal((vocab_size, embed_size)) * 0.3}
     if bidirectional:
         params.update(_prefixed(L.init_cell_params(cell, embed_size, hidden_size, rng), "fwd."))
@@ -540,7 +533,7 @@ def layer_timescales(params, tokens, residual=False, eps=1e-6, rng=None):
                          "(its backward direction reads the future, so a lag has no meaning)")
     if isinstance(eps, bool) or not np.isscalar(eps) or not eps > 0:
         raise ValueError(f"eps must be a positive number, got {eps!r}")
-    rng = np.random.default_rng(0) if rng is None else _generator(rng)
+    rng = np.random.default_rng(0) if rng is None else check_generator(rng)
     tokens = np.asarray(tokens)
     if tokens.ndim != 2 or tokens.shape[1] < 2:
         raise ValueError(f"tokens must have shape (N, T) with T >= 2, got {tokens.shape}")
@@ -606,7 +599,7 @@ def init_seq2seq(vocab_size, embed_size, hidden_size, rng, cell="gru", attention
     _check_option("cell", cell, ("rnn", "gru"))
     _check_option("attention", attention, ATTENTIONS)
     check_positive_int("attention_size", attention_size, allow_none=True)
-    rng = _generator(rng)
+    rng = check_generator(rng)
     H, A = hidden_size, attention_size or hidden_size
     params = {"enc.W_embed": rng.standard_normal((vocab_size, embed_size)) * 0.3}
     params.update(_prefixed(L.init_cell_params(cell, embed_size, H, rng), "enc."))
@@ -930,7 +923,7 @@ def minibatches(arrays, batch_size, rng):
             raise ValueError(f"arrays[{i}] must have N = {N} rows like arrays[0] {arrays[0].shape}, "
                              f"got shape {a.shape}")
     check_positive_int("batch_size", batch_size)
-    order = _generator(rng).permutation(N)
+    order = check_generator(rng).permutation(N)
     return [tuple(a[order[i:i + batch_size]] for a in arrays) for i in range(0, N, batch_size)]
 
 
