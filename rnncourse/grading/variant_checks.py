@@ -356,8 +356,8 @@ def _judge_last_state_by_length(case, result):
         problem = problem.plus(" Your output equals h[:, -1], the last column of the padded batch, which is "
                                "padding for the sequences shorter than T.")
     _fail_if_any([("last", problem)] if problem else [], {"last": (
-        "last[n] = h[n, lengths[n] - 1], the state after each sequence's own last real step: "
-        "h[np.arange(N), lengths - 1]."), ("last", "type"): _alone(case.function, "last")})
+        "last[n] = h[n, lengths[n] - 1], the state after each sequence's own last real step; one fancy-indexing "
+        "expression, with an index array for each of the first two axes, picks all N at once."), ("last", "type"): _alone(case.function, "last")})
 
 
 def last_state_by_length_cases(seed=0, sizes=LAST_STATE_SIZES):
@@ -587,8 +587,10 @@ def _judge_rnn_greedy_decode(case, result):
     expected = models.rnn_greedy_decode(*case.args)
     where = f"{case.function}, case {case.label}: output tokens"
     problem = output_error(case.function, case.label, "tokens", result, expected.astype(np.float64))
-    if problem and problem_kind(problem) == "value" or (problem is None and not np.array_equal(
-            np.asarray(result, dtype=np.float64), expected)):
+    wrong_value = problem is not None and problem_kind(problem) == "value"
+    # tokens within the float tolerance of the reference but not equal to it are wrong too
+    close_not_equal = problem is None and not np.array_equal(np.asarray(result, dtype=np.float64), expected)
+    if wrong_value or close_not_equal:
         got = np.asarray(result, dtype=np.float64)
         wrong = got != expected
         first = int(np.argmax(wrong.any(axis=0)))
