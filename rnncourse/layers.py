@@ -5,7 +5,7 @@ one or translate one, a model needs the pieces around it, each with its forward 
 backward pass:
 
 - tokens in and scores out: :func:`embedding_forward`, :func:`temporal_affine_forward`
-  and the masked loss :func:`temporal_softmax_loss`;
+  and the masked loss :func:`temporal_softmax_loss` (on :func:`log_softmax`);
 - padded batches: :func:`length_mask` and :func:`reverse_padded`;
 - many-to-one heads: :func:`last_state_by_length` and :func:`masked_mean_pool`;
 - recurrent layers by name (``"rnn"``, ``"gru"``, ``"lstm"``): :func:`recurrent_forward`,
@@ -234,6 +234,22 @@ def temporal_affine_backward(dout, cache):
     return dh, dW, db
 
 
+def log_softmax(scores):
+    """Logarithm of the softmax over the last axis, without overflow.
+
+    ``log softmax(s) = s - m - log(sum(exp(s - m)))`` with ``m`` the maximum of ``s`` over the
+    last axis: every exponent is then <= 0, so large scores do not overflow.
+
+    Args:
+        scores: (..., V) array of unnormalised scores
+
+    Returns:
+        log_probs: (..., V), same shape; ``exp(log_probs)`` sums to 1 over the last axis
+    """
+    shifted = scores - scores.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
 def temporal_softmax_loss(scores, targets, mask):
     """Cross-entropy of a softmax at every real time step, averaged over the real tokens.
 
@@ -261,8 +277,7 @@ def temporal_softmax_loss(scores, targets, mask):
                          "so the mean loss is undefined")
     _check_range("targets at the real positions (mask True)", real_targets, 0, sizes["V"] - 1,
                  "0..V-1", f" (V from scores {scores.shape})")
-    shifted = scores - scores.max(axis=2, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))  # (N, T, V)
+    log_probs = log_softmax(scores)  # (N, T, V)
     safe_targets = np.where(mask, targets, 0)  # padded targets are never used: any index does
     target_log_probs = np.take_along_axis(log_probs, safe_targets[..., None], axis=2)[..., 0]  # (N, T)
     count = real_targets.size

@@ -764,11 +764,6 @@ def attention_map(params, src, src_lengths, tgt_in):
     return weights
 
 
-def _log_softmax(scores):
-    shifted = scores - scores.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-
-
 def _decoder_step(params, kind, keys, src_mask, previous, state):
     """One decoder step for M hypotheses: (log-probabilities (M, V), new state (M, H))."""
     dec = _decoder_params(params)
@@ -779,7 +774,7 @@ def _decoder_step(params, kind, keys, src_mask, previous, state):
     if kind is not None:
         context, _, _ = _attend(params, kind, state, keys, src_mask)
         features = np.concatenate([state, context], axis=1)
-    return _log_softmax(features @ params["W_out"] + params["b_out"]), state
+    return L.log_softmax(features @ params["W_out"] + params["b_out"]), state
 
 
 def _check_tokens(start_token, eos_token, V, max_length):
@@ -896,7 +891,7 @@ def sequence_log_prob(params, src, src_lengths, tokens, start_token, eos_token):
     lengths = np.where(is_eos.any(axis=1), is_eos.argmax(axis=1) + 1, T)
     tgt_in = np.concatenate([np.full((N, 1), start_token), tokens[:, :-1]], axis=1)
     scores, _, _ = seq2seq_forward(params, (src, src_lengths, tgt_in, tokens, lengths))
-    picked = np.take_along_axis(_log_softmax(scores), tokens[:, :, None], axis=2)[:, :, 0]
+    picked = np.take_along_axis(L.log_softmax(scores), tokens[:, :, None], axis=2)[:, :, 0]
     return (picked * L.length_mask(lengths, T)).sum(axis=1)
 
 

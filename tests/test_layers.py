@@ -112,6 +112,16 @@ def loss_case(seed, N=3, T=5, V=6):
     return rng.standard_normal((N, T, V)) * 2, rng.integers(0, V, (N, T)), L.length_mask(lengths, T)
 
 
+def test_log_softmax_by_hand_and_for_large_scores():
+    scores = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    by_hand = np.log(np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True))
+    assert rel_error(L.log_softmax(scores), by_hand) < 1e-12
+    large = np.array([[1000.0, 0.0, -1000.0]])  # np.exp(1000.0) is inf: only the shifted form is finite
+    got = L.log_softmax(large)
+    assert np.all(np.isfinite(got[:, :2])) and got[0, 0] == 0.0 and got[0, 1] == -1000.0
+    assert np.isclose(np.exp(got).sum(), 1.0)
+
+
 def test_softmax_loss_by_hand():
     # one real token, uniform scores over 4 classes: loss = log 4, gradient 1/4 - one_hot
     scores, targets, mask = np.zeros((1, 2, 4)), np.array([[2, 0]]), np.array([[True, False]])

@@ -280,16 +280,11 @@ def loss_inputs(seed, N, T, V, scale=1.0, pad_target=None):
     return {"scores": scores, "targets": targets, "mask": mask}
 
 
-def _log_softmax(scores):
-    shifted = scores - scores.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-
-
 def _loss_findings(got_loss, scores, targets, mask):
     """What the student's loss equals, among the usual wrong averages (measured)."""
     N, T, V = scores.shape
     # numpy's reading of a target in -V..V-1 (a padding target of -1 picks the last score)
-    picked = np.take_along_axis(_log_softmax(scores), (targets % V)[..., None], axis=-1)[..., 0]
+    picked = np.take_along_axis(layers.log_softmax(scores), (targets % V)[..., None], axis=-1)[..., 0]
     real = -(picked * mask).sum()
     candidates = [
         (real / mask.size, f"Your loss equals the sum over the real tokens divided by all N*T = {mask.size} "
