@@ -524,14 +524,18 @@ def _judge_additive_attention_backward(case, result):
     got = dict(zip(ATTENTION_GRADIENTS, _unpack(result, case.function, ATTENTION_GRADIENTS)))
     problems = numeric_second_opinion(_problems(case, got, expected, ATTENTION_GRADIENTS), got, inputs,
                                        _attention_context, dcontext)
+    # The hints name the path each gradient takes, not its code: every one of them starts from the
+    # gradient at the tanh's input, (N, S, A), which the student derives once.
     _fail_if_any(problems, {
-        "dquery": "dquery = (da * (1 - u**2)).sum(axis=1) @ Wq.T, with u = tanh(query Wq + keys Wk) (N, S, A) "
-                  "and da = dscores[..., None] * v.",
-        "dkeys": ("keys are used twice: as values, giving weights[..., None] * dcontext[:, None, :], and in the "
-                  "scores, giving (dscores[..., None] * v * (1 - u**2)) @ Wk.T; add the two."),
-        "dWq": "dWq = query.T @ (dscores[..., None] * v * (1 - u**2)).sum(axis=1).",
-        "dWk": "dWk sums keys[n, s].T @ (dscores[n, s] * v * (1 - u[n, s]**2)) over n and s.",
-        "dv": "dv = (dscores[..., None] * u).sum(axis=(0, 1)).",
+        "dquery": ("query @ Wq is added to the tanh's input at every source step s: sum the gradient at the "
+                   "tanh's input over s, then take it back through Wq (shape (N, Hq))."),
+        "dkeys": ("keys are used twice: as values (each weighted by its attention weight in the context) and "
+                  "inside the scores (through Wk and the tanh); compute both contributions and add them."),
+        "dWq": ("Wq is one affine map shared by every example and source step: its gradient pairs query with the "
+                "gradient at the tanh's input summed over s, as for any affine layer (shape (Hq, A))."),
+        "dWk": ("Wk is applied to every key: its gradient pairs keys[n, s] with the gradient at the tanh's input "
+                "at (n, s), summed over n and s (shape (Hk, A))."),
+        "dv": "score[n, s] = u[n, s] . v with u = tanh(...): dv sums dscores[n, s] * u[n, s] over n and s.",
     }, ("several gradients are wrong: check dscores first. dweights = keys @ dcontext (N, S); "
         "dscores = weights * (dweights - (weights * dweights).sum(axis=1, keepdims=True)), 0 at masked positions."))
 
