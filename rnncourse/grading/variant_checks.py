@@ -137,7 +137,8 @@ def _judge_embedding_forward(case, result):
     expected = layers.embedding_forward(*case.args)[0]
     problem = output_error(case.function, case.label, "out", result, expected)
     _fail_if_any([("out", problem)] if problem else [], {"out": (
-        "out[n, t] is the row of W of the token tokens[n, t]: W[tokens] picks all of them at once (N, T, D)."),
+        "out[n, t] is the row of W of the token tokens[n, t]; numpy's indexing with an integer array can pick all "
+        "N*T rows in one expression, no loop needed (shape (N, T, D))."),
         ("out", "type"): _alone(case.function, "out")})
 
 
@@ -209,8 +210,8 @@ def _judge_temporal_affine_forward(case, result):
     expected = layers.temporal_affine_forward(*case.args)[0]
     problem = output_error(case.function, case.label, "out", result, expected)
     _fail_if_any([("out", problem)] if problem else [], {"out": (
-        "out[n, t] = h[n, t] @ W + b at every time step: h @ W + b does all of them at once, since matmul "
-        "works on the last axis of h (N, T, H)."), ("out", "type"): _alone(case.function, "out")})
+        "out[n, t] = h[n, t] @ W + b at every time step; matmul works on the last axis of a 3-D array, so "
+        "no loop over n or t is needed (shape (N, T, M))."), ("out", "type"): _alone(case.function, "out")})
 
 
 def temporal_affine_forward_cases(seed=0, sizes=AFFINE_SIZES):
@@ -241,9 +242,10 @@ def _judge_temporal_affine_backward(case, result):
     problems = numeric_second_opinion(_problems(case, got, expected, AFFINE_GRADIENTS), got,
                                        {"h": h, "W": W, "b": b}, _affine_output, dout)
     _fail_if_any(problems, {
-        "dh": "dh = dout @ W.T (shape (N, T, H)).",
-        "dW": "dW sums h[n, t].T @ dout[n, t] over every n and t: h.reshape(-1, H).T @ dout.reshape(-1, M).",
-        "db": "db = dout.sum(axis=(0, 1)): the bias is shared by every example and every time step.",
+        "dh": "dh[n, t] = dout[n, t] @ W.T at every step (shape (N, T, H)).",
+        "dW": ("W is shared by every example and step: dW sums the outer products of h[n, t] and dout[n, t] over "
+               "every n and t (shape (H, M)); with N and T flattened into one axis that is one matrix product."),
+        "db": "the bias is shared by every example and every time step: db sums dout over both (shape (M,)).",
     })
 
 
