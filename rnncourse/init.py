@@ -12,19 +12,13 @@ Every function returns a new float64 array. ``rng`` is a ``numpy.random.Generato
 """
 import numpy as np
 
-from ._validate import as_float_array, check_shapes
+from ._validate import as_float_array, check_generator, check_shapes
 
 
 def _size(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     return int(value)
-
-
-def _generator(rng):
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
-    return rng
 
 
 def xavier_uniform(fan_in, fan_out, rng):
@@ -40,7 +34,7 @@ def xavier_uniform(fan_in, fan_out, rng):
     """
     fan_in, fan_out = _size("fan_in", fan_in), _size("fan_out", fan_out)
     limit = np.sqrt(6.0 / (fan_in + fan_out))
-    return _generator(rng).uniform(-limit, limit, (fan_in, fan_out))
+    return check_generator(rng).uniform(-limit, limit, (fan_in, fan_out))
 
 
 def xavier_normal(fan_in, fan_out, rng):
@@ -53,7 +47,7 @@ def xavier_normal(fan_in, fan_out, rng):
         W: (fan_in, fan_out) entries normal with mean 0 and std ``sqrt(2 / (fan_in + fan_out))``
     """
     fan_in, fan_out = _size("fan_in", fan_in), _size("fan_out", fan_out)
-    return _generator(rng).standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / (fan_in + fan_out))
+    return check_generator(rng).standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / (fan_in + fan_out))
 
 
 def orthogonalize(A, gain=1.0):
@@ -91,7 +85,7 @@ def orthogonal(n, rng, gain=1.0):
         W: (n, n) with ``W @ W.T = gain**2 * I``
     """
     n = _size("n", n)
-    return orthogonalize(_generator(rng).standard_normal((n, n)), gain)
+    return orthogonalize(check_generator(rng).standard_normal((n, n)), gain)
 
 
 def identity(n, scale=1.0):

@@ -316,8 +316,8 @@ def _judge_temporal_softmax_loss(case, result):
     _fail_if_any(problems, {
         "loss": ("loss = -(sum of log p[n, t, targets[n, t]] over the real positions) / mask.sum(), with "
                  "log p = s - max(s) - log(sum(exp(s - max(s)))) over the last axis."),
-        "dscores": ("dscores = (softmax(scores) - onehot(targets)) * mask[..., None] / mask.sum(): zero at "
-                    "padded positions."),
+        "dscores": ("At a real position the gradient is the softmax minus the one-hot target, weighted like "
+                    "the loss (divided by the number of real tokens); at a padded position it is 0."),
         ("loss", "nonfinite"): _overflow_hint(largest), ("dscores", "nonfinite"): _overflow_hint(largest),
     })
 
