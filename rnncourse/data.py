@@ -12,6 +12,7 @@ aligned), :func:`seq2seq_task` (many-to-many, unaligned) and :func:`markov_langu
 import numpy as np
 
 from ._validate import check_generator
+from .layers import length_mask
 
 
 def _count(name, value, minimum):
@@ -157,7 +158,7 @@ def bag_of_tokens(tokens, lengths, vocab_size):
                          f"got shape {lengths.shape}")
     if np.any(lengths < 1) or np.any(lengths > tokens.shape[1]):
         raise ValueError(f"lengths must lie in [1, T] = [1, {tokens.shape[1]}]")
-    real = np.arange(tokens.shape[1])[None, :] < lengths[:, None]
+    real = length_mask(lengths, tokens.shape[1])
     if np.any(tokens[real] < 0) or np.any(tokens[real] >= vocab_size):
         raise ValueError(f"tokens must lie in [0, vocab_size) = [0, {vocab_size}) at real steps")
     counts = np.zeros((tokens.shape[0], vocab_size))
@@ -267,7 +268,7 @@ def local_maximum_task(n, min_length, max_length, n_digits, rng):
     n, n_digits, rng = _count("n", n, 1), _count("n_digits", n_digits, 2), check_generator(rng)
     lengths = _lengths(n, min_length, max_length, rng)
     tokens, lengths = pad_sequences([rng.integers(0, n_digits, k) for k in lengths], n_digits)
-    real = np.arange(tokens.shape[1])[None, :] < lengths[:, None]
+    real = length_mask(lengths, tokens.shape[1])
     lower = np.where(real, tokens, -1)  # padding is below every digit
     left = np.pad(lower, ((0, 0), (1, 0)), constant_values=-1)[:, :-1]
     right = np.pad(lower, ((0, 0), (0, 1)), constant_values=-1)[:, 1:]

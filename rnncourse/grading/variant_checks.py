@@ -73,10 +73,6 @@ def padded_lengths(rng, N, T, full=False):
     return lengths
 
 
-def _mask(lengths, T):
-    return np.arange(T)[None, :] < np.asarray(lengths)[:, None]
-
-
 def _lengths_label(lengths):
     return f"lengths={[int(n) for n in lengths]}"
 
@@ -276,7 +272,7 @@ def loss_inputs(seed, N, T, V, scale=1.0, pad_target=None):
     rng = np.random.default_rng(seed)
     scores = rng.standard_normal((N, T, V)) * scale
     targets = rng.integers(0, V, (N, T))
-    mask = _mask(padded_lengths(rng, N, T), T)
+    mask = layers.length_mask(padded_lengths(rng, N, T), T)
     if pad_target is not None:
         targets[~mask] = pad_target
     return {"scores": scores, "targets": targets, "mask": mask}
@@ -400,7 +396,7 @@ def _judge_bidirectional_rnn_forward(case, result):
         got = np.asarray(result, dtype=np.float64)
         N, T, D = x.shape
         H = Wh_f.shape[0]
-        mask = _mask(lengths, T)
+        mask = layers.length_mask(lengths, T)
         parts = {"the forward half h[..., :H]": (got[..., :H][mask], expected[..., :H][mask]),
                  "the backward half h[..., H:]": (got[..., H:][mask], expected[..., H:][mask])}
         wrong = [name for name, (g, e) in parts.items() if gradcheck.rel_error(g, e) > TOLERANCE]
@@ -450,7 +446,7 @@ def attention_inputs(seed, N, S, Hq, Hk, A, scale=1.0):
     Wk (Hk, A) and v (A,) times ``scale`` (a large scale makes large scores)."""
     rng = np.random.default_rng(seed)
     query, keys = rng.standard_normal((N, Hq)), rng.standard_normal((N, S, Hk))
-    mask = _mask(padded_lengths(rng, N, S), S)
+    mask = layers.length_mask(padded_lengths(rng, N, S), S)
     return {"query": query, "keys": keys, "mask": mask, "Wq": rng.standard_normal((Hq, A)) / np.sqrt(Hq),
             "Wk": rng.standard_normal((Hk, A)) / np.sqrt(Hk), "v": rng.standard_normal(A) * scale}
 
