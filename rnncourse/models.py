@@ -39,6 +39,7 @@ from . import layers as L
 from ._validate import check_generator, check_positive_int, validate
 from .clip import clip_grad_norm
 from .optim import adam_init, adam_step
+from .rnn import rnn_step_forward
 
 
 # ----------------------------------------------------------------------------
@@ -198,7 +199,7 @@ def rnn_greedy_decode(h0, W_embed, Wx, Wh, b, W_out, b_out, start_token, max_len
     tokens = np.empty((sizes["N"], max_length), dtype=np.int64)
     previous = np.full(sizes["N"], start_token, dtype=np.int64)
     for t in range(max_length):
-        h = np.tanh(W_embed[previous] @ Wx + h @ Wh + b)
+        h, _ = rnn_step_forward(W_embed[previous], h, Wx, Wh, b)  # the tanh cell of chapter 1
         previous = np.argmax(h @ W_out + b_out, axis=1)
         tokens[:, t] = previous
     return tokens
@@ -227,6 +228,13 @@ def init_generator(input_size, vocab_size, embed_size, hidden_size, rng):
             "W_out": _uniform((hidden_size, vocab_size), hidden_size, rng), "b_out": np.zeros(vocab_size)}
 
 
+def _generator_initial_state(params, x):
+    """The decoder's first state from the input vector: x (N, D) as a float array, h0 (N, H)."""
+    (x, W_init, b_init), _ = validate(x=(x, ("N", "D")), W_init=(params["W_init"], ("D", "H")),
+                                      b_init=(params["b_init"], ("H",)))
+    return x, np.tanh(x @ W_init + b_init)
+
+
 def generator_loss_and_grads(params, batch, fast=False):
     """Teacher-forced loss of the one-to-many model and its gradients.
 
@@ -242,9 +250,7 @@ def generator_loss_and_grads(params, batch, fast=False):
     """
     _require(params, _GENERATOR_KEYS, "generator")
     x, tgt_in, tgt_out, tgt_lengths = _unpack(batch, ("x", "tgt_in", "tgt_out", "tgt_lengths"))
-    (x, W_init, b_init), _ = validate(x=(x, ("N", "D")), W_init=(params["W_init"], ("D", "H")),
-                                      b_init=(params["b_init"], ("H",)))
-    h0 = np.tanh(x @ W_init + b_init)  # (N, H)
+    x, h0 = _generator_initial_state(params, x)
     embedded, embed_cache = L.embedding_forward(tgt_in, params["W_embed"])
     cell = {k: params[k] for k in ("Wx", "Wh", "b")}
     h, rnn_cache = L.recurrent_forward("rnn", embedded, h0, cell, fast)
@@ -269,9 +275,7 @@ def generator_decode(params, x, start_token, max_length):
         tokens: (N, max_length) int64 (see :func:`rnn_greedy_decode`)
     """
     _require(params, _GENERATOR_KEYS, "generator")
-    (x, W_init, b_init), _ = validate(x=(x, ("N", "D")), W_init=(params["W_init"], ("D", "H")),
-                                      b_init=(params["b_init"], ("H",)))
-    h0 = np.tanh(x @ W_init + b_init)
+    _, h0 = _generator_initial_state(params, x)
     return rnn_greedy_decode(h0, params["W_embed"], params["Wx"], params["Wh"], params["b"],
                              params["W_out"], params["b_out"], start_token, max_length)
 
