@@ -44,9 +44,9 @@ book-cached: $(INSTALLED)
 # resolve in a one-page build (those warnings are expected); check them with `make book-cached`.
 # The one-page build reads paths from the page's folder, so it gets a copy of _config.yml with
 # absolute ones.
-CHAPTER_SOURCE = $(firstword $(wildcard book/$(CH)_*.md))
+CHAPTER_SOURCE = $(firstword $(wildcard book/$(CH).md book/$(CH)_*.md))
 chapter: $(INSTALLED)
-	@test -n "$(CH)" -a -n "$(CHAPTER_SOURCE)" || { echo "usage: make chapter CH=ch03 (book/ch03_*.md must exist)"; exit 2; }
+	@test -n "$(CH)" -a -n "$(CHAPTER_SOURCE)" || { echo "usage: make chapter CH=ch03 or CH=ch06_sentiment (book/CH.md or book/CH_*.md must exist)"; exit 2; }
 	mkdir -p _build/chapter
 	python -c 'import yaml; c = yaml.safe_load(open("_config.yml")); s = c["sphinx"]; \
 	  s["config"]["bibtex_bibfiles"] = ["$(abspath book/references.bib)"]; \
