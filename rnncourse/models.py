@@ -39,7 +39,7 @@ from . import layers as L
 from ._validate import check_generator, check_positive_int, validate
 from .clip import clip_grad_norm
 from .optim import adam_init, adam_step
-from .rnn import rnn_step_forward
+from .rnn import rnn_backward, rnn_forward, rnn_step_forward
 
 
 # ----------------------------------------------------------------------------
@@ -1067,3 +1067,70 @@ def sequence_accuracy_by_length(predicted, tgt_out, tgt_lengths, lengths):
     predicted, tgt_out, tgt_lengths = np.asarray(predicted), np.asarray(tgt_out), np.asarray(tgt_lengths)
     return {int(k): (sequence_accuracy(predicted[lengths == k], tgt_out[lengths == k], tgt_lengths[lengths == k]),
                      int(np.sum(lengths == k))) for k in np.unique(lengths)}
+
+
+# ----------------------------------------------------------------------------
+# One training step of a small many-to-one classifier (assignment 6's reference)
+# ----------------------------------------------------------------------------
+
+def many_to_one_loss_and_grads(x, y, h0, Wx, Wh, b, W_out, b_out):
+    """Loss and gradients of a tanh RNN classifier that reads its last state.
+
+    ``h_t = tanh(x_t Wx + h_{t-1} Wh + b)`` from ``h0``; scores ``h_T W_out + b_out``; the loss
+    is the softmax cross-entropy averaged over the N examples.
+
+    Args:
+        x: (N, T, D) input sequences (all T steps real)
+        y: (N,) int class labels in [0, C)
+        h0: (N, H) initial state
+        Wx: (D, H), Wh: (H, H), b: (H,) the RNN cell
+        W_out: (H, C), b_out: (C,) the output layer
+
+    Returns:
+        loss: float, mean cross-entropy in nats
+        grads: dict with "Wx" (D, H), "Wh" (H, H), "b" (H,), "W_out" (H, C), "b_out" (C,)
+    """
+    (W_out, b_out), sizes = validate(W_out=(W_out, ("H", "C")), b_out=(b_out, ("C",)))
+    h, cache = rnn_forward(x, h0, Wx, Wh, b)
+    N, T, H = h.shape
+    if W_out.shape[0] != H:
+        raise ValueError(f"W_out must have shape (H, C) with H = {H} (from Wh {np.shape(Wh)}), got {W_out.shape}")
+    y = np.asarray(y)
+    if y.shape != (N,) or y.dtype.kind not in "iu" or (N and (y.min() < 0 or y.max() >= sizes["C"])):
+        raise ValueError(f"y must be an integer array of shape (N,) = ({N},) with labels in [0, C) = "
+                         f"[0, {sizes['C']}) (C from W_out {W_out.shape}), got shape {y.shape}, dtype {y.dtype}")
+    last = h[:, -1]
+    log_p = L.log_softmax(last @ W_out + b_out)  # (N, C)
+    loss = float(-log_p[np.arange(N), y].mean())
+    dscores = np.exp(log_p)
+    dscores[np.arange(N), y] -= 1.0
+    dscores /= N
+    dh = np.zeros_like(h)
+    dh[:, -1] = dscores @ W_out.T  # only the last state reaches the loss
+    _, _, dWx, dWh, db = rnn_backward(dh, cache)
+    return loss, {"Wx": dWx, "Wh": dWh, "b": db, "W_out": last.T @ dscores, "b_out": dscores.sum(axis=0)}
+
+
+def many_to_one_train_step(x, y, h0, Wx, Wh, b, W_out, b_out, lr, max_norm):
+    """One SGD step of :func:`many_to_one_loss_and_grads`'s classifier, with global-norm clipping.
+
+    The five gradients are clipped together (:func:`rnncourse.clip.clip_grad_norm`: all scaled by
+    ``min(1, max_norm / (norm + 1e-6))``, ``norm`` their joint L2 norm), then each parameter moves
+    by ``-lr`` times its clipped gradient. The inputs are not modified.
+
+    Args:
+        x: (N, T, D), y: (N,) int labels, h0: (N, H), Wx: (D, H), Wh: (H, H), b: (H,),
+        W_out: (H, C), b_out: (C,) as in :func:`many_to_one_loss_and_grads`
+        lr: positive float, the learning rate
+        max_norm: positive float, the largest joint gradient norm allowed
+
+    Returns:
+        loss: float, the loss at the parameters *before* the step
+        Wx, Wh, b, W_out, b_out: new arrays, the parameters after the step (same shapes)
+    """
+    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)) or not lr > 0:
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    loss, grads = many_to_one_loss_and_grads(x, y, h0, Wx, Wh, b, W_out, b_out)
+    clipped, _ = clip_grad_norm(grads, max_norm)
+    params = {"Wx": Wx, "Wh": Wh, "b": b, "W_out": W_out, "b_out": b_out}
+    return (loss, *(np.asarray(params[k], dtype=np.float64) - lr * clipped[k] for k in params))
