@@ -66,13 +66,15 @@ def check_generator(rng, name="rng"):
     return rng
 
 
-def check_positive_int(name, value, allow_none=False):
-    """Raise ``ValueError`` naming ``name`` unless ``value`` is an integer >= 1 (or None if allowed)."""
+def check_positive_int(name, value, allow_none=False, minimum=1):
+    """Return ``value`` as an int; raise ``ValueError`` naming ``name`` unless it is an
+    integer >= ``minimum`` (1 unless told otherwise), or None if allowed (then None is returned)."""
     if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        wanted = "None or an integer >= 1" if allow_none else "an integer >= 1"
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        wanted = f"None or an integer >= {minimum}" if allow_none else f"an integer >= {minimum}"
         raise ValueError(f"{name} must be {wanted}, got {value!r}")
+    return int(value)
 
 
 def check_shapes(**arguments):

@@ -1,4 +1,6 @@
-"""Synthetic sequence tasks generated on the spot (no downloads), for long-range memory.
+"""The course's data: synthetic tasks generated on the spot and real data read from this machine.
+
+Nothing is downloaded. Synthetic sequence tasks for long-range memory:
 
 - :func:`adding_problem`: Hochreiter & Schmidhuber (1997), in the form of Le et al. (2015).
 - :func:`copy_task`: remember a short sequence of symbols over a long delay.
@@ -8,17 +10,25 @@ Toy tasks of chapter 5, one per input-output configuration (see the section belo
 :func:`sorted_sequence_task` (many-to-one), :func:`local_maximum_task` (many-to-many,
 aligned), :func:`seq2seq_task` (many-to-many, unaligned) and :func:`markov_language_task`
 (next-token prediction), with :func:`pad_sequences` and :func:`bag_of_tokens`.
+
+Real data of chapter 6 (see the sections below): the text corpora shipped with the package
+(:func:`load_shakespeare`, :func:`load_sentiment_sentences`), time series from optional
+packages (:func:`load_daily_stock`, :func:`load_monthly_stocks`, :func:`load_seattle_weather`,
+:func:`load_co2`, :func:`load_sunspots`, :func:`load_nile`), text to tokens
+(:func:`char_vocabulary`, :func:`encode_text`, :func:`decode_tokens`, :func:`tokenize_words`,
+:func:`word_vocabulary`, :func:`encode_sentences`) and forecasting windows split in time
+order (:func:`make_windows`, :func:`split_windows_in_time_order`).
 """
+import collections
+import gzip
+import importlib
+import importlib.resources
+import re
+
 import numpy as np
 
-from ._validate import check_generator
+from ._validate import check_generator, check_positive_int
 from .layers import length_mask
-
-
-def _count(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def adding_problem(n, T, rng):
@@ -38,7 +48,7 @@ def adding_problem(n, T, rng):
         x: (n, T, 2) float64 inputs
         y: (n,) float64 targets in [0, 2)
     """
-    n, T, rng = _count("n", n, 1), _count("T", T, 2), check_generator(rng)
+    n, T, rng = check_positive_int("n", n), check_positive_int("T", T, minimum=2), check_generator(rng)
     values = rng.uniform(0.0, 1.0, (n, T))
     half = T // 2
     first = rng.integers(0, half, n)
@@ -70,8 +80,9 @@ def copy_task(n, length, delay, n_symbols, rng):
         y: (n, T) int64 target symbols: blank everywhere except the last ``length`` steps,
             which hold the symbols that were read
     """
-    n, length = _count("n", n, 1), _count("length", length, 1)
-    delay, n_symbols, rng = _count("delay", delay, 0), _count("n_symbols", n_symbols, 1), check_generator(rng)
+    n, length = check_positive_int("n", n), check_positive_int("length", length)
+    delay, n_symbols = check_positive_int("delay", delay, minimum=0), check_positive_int("n_symbols", n_symbols)
+    rng = check_generator(rng)
     blank, cue = n_symbols, n_symbols + 1
     T = 2 * length + delay + 1
     symbols = rng.integers(0, n_symbols, (n, length))
@@ -97,17 +108,17 @@ def copy_task(n, length, delay, n_symbols, rng):
 
 def eos_token(n_digits):
     """The end-of-sequence (and padding) token of the chapter 5 tasks: ``n_digits``."""
-    return _count("n_digits", n_digits, 2)
+    return check_positive_int("n_digits", n_digits, minimum=2)
 
 
 def start_token(n_digits):
     """The start token of the chapter 5 decoders: ``n_digits + 1``."""
-    return _count("n_digits", n_digits, 2) + 1
+    return check_positive_int("n_digits", n_digits, minimum=2) + 1
 
 
 def _lengths(n, min_length, max_length, rng, smallest=1):
-    min_length = _count("min_length", min_length, smallest)
-    max_length = _count("max_length", max_length, smallest)
+    min_length = check_positive_int("min_length", min_length, minimum=smallest)
+    max_length = check_positive_int("max_length", max_length, minimum=smallest)
     if max_length < min_length:
         raise ValueError(f"max_length must be >= min_length = {min_length}, got {max_length}")
     return rng.integers(min_length, max_length + 1, n)
@@ -150,7 +161,7 @@ def bag_of_tokens(tokens, lengths, vocab_size):
             first ``lengths[n]`` tokens of row n (padding is not counted)
     """
     tokens, lengths = np.asarray(tokens), np.asarray(lengths)
-    vocab_size = _count("vocab_size", vocab_size, 1)
+    vocab_size = check_positive_int("vocab_size", vocab_size)
     if tokens.ndim != 2 or tokens.dtype.kind not in "iu":
         raise ValueError(f"tokens must be a 2-d integer array (N, T), got shape {tokens.shape} dtype {tokens.dtype}")
     if lengths.shape != (tokens.shape[0],) or lengths.dtype.kind not in "iu":
@@ -182,7 +193,8 @@ def modular_sum_task(n, n_digits, rng):
         x: (n, 2 * n_digits) float64, one-hot of a followed by one-hot of b
         y: (n,) int64 in [0, n_digits)
     """
-    n, n_digits, rng = _count("n", n, 1), _count("n_digits", n_digits, 2), check_generator(rng)
+    n, n_digits = check_positive_int("n", n), check_positive_int("n_digits", n_digits, minimum=2)
+    rng = check_generator(rng)
     a, b = rng.integers(0, n_digits, n), rng.integers(0, n_digits, n)
     eye = np.eye(n_digits)
     return np.concatenate([eye[a], eye[b]], axis=1), (a + b) % n_digits
@@ -200,7 +212,8 @@ def countdown_task(n, n_digits, rng):
         tgt_out: (n, n_digits + 1) int64, the targets ``d, ..., 0, EOS`` then padding
         tgt_lengths: (n,) int64, ``d + 2`` (the digits and the EOS)
     """
-    n, n_digits, rng = _count("n", n, 1), _count("n_digits", n_digits, 2), check_generator(rng)
+    n, n_digits = check_positive_int("n", n), check_positive_int("n_digits", n_digits, minimum=2)
+    rng = check_generator(rng)
     d = rng.integers(0, n_digits, n)
     outputs = [np.append(np.arange(k, -1, -1), n_digits) for k in d]
     tgt_out, tgt_lengths = pad_sequences(outputs, n_digits)
@@ -228,7 +241,8 @@ def sorted_sequence_task(n, min_length, max_length, n_digits, rng):
         lengths: (n,) int64 in [min_length, max_length]
         labels: (n,) int64, 1 if sorted, 0 if not
     """
-    n, n_digits, rng = _count("n", n, 1), _count("n_digits", n_digits, 2), check_generator(rng)
+    n, n_digits = check_positive_int("n", n), check_positive_int("n_digits", n_digits, minimum=2)
+    rng = check_generator(rng)
     lengths = _lengths(n, min_length, max_length, rng, smallest=2)
     labels = rng.integers(0, 2, n)
     sequences = []
@@ -265,7 +279,8 @@ def local_maximum_task(n, min_length, max_length, n_digits, rng):
         lengths: (n,) int64 in [min_length, max_length]
         tags: (n, T) int64 in {0, 1}; 0 at padded steps
     """
-    n, n_digits, rng = _count("n", n, 1), _count("n_digits", n_digits, 2), check_generator(rng)
+    n, n_digits = check_positive_int("n", n), check_positive_int("n_digits", n_digits, minimum=2)
+    rng = check_generator(rng)
     lengths = _lengths(n, min_length, max_length, rng)
     tokens, lengths = pad_sequences([rng.integers(0, n_digits, k) for k in lengths], n_digits)
     real = length_mask(lengths, tokens.shape[1])
@@ -293,7 +308,8 @@ def seq2seq_task(n, min_length, max_length, n_digits, rng, kind="reverse"):
     """
     if kind not in ("reverse", "sort"):
         raise ValueError(f"kind must be 'reverse' or 'sort', got {kind!r}")
-    n, n_digits, rng = _count("n", n, 1), _count("n_digits", n_digits, 2), check_generator(rng)
+    n, n_digits = check_positive_int("n", n), check_positive_int("n_digits", n_digits, minimum=2)
+    rng = check_generator(rng)
     lengths = _lengths(n, min_length, max_length, rng)
     sources = [rng.integers(0, n_digits, k) for k in lengths]
     outputs = [s[::-1] if kind == "reverse" else np.sort(s) for s in sources]
@@ -325,8 +341,8 @@ def markov_language_task(n, length, n_digits, rng, concentration=0.3):
         targets: (n, length - 1) int64, the digits 1 .. length-1 (the next digit)
         transitions: (n_digits, n_digits) float64, row i = P(next digit | digit i)
     """
-    n, length = _count("n", n, 1), _count("length", length, 2)
-    n_digits, rng = _count("n_digits", n_digits, 2), check_generator(rng)
+    n, length = check_positive_int("n", n), check_positive_int("length", length, minimum=2)
+    n_digits, rng = check_positive_int("n_digits", n_digits, minimum=2), check_generator(rng)
     if isinstance(concentration, bool) or not np.isscalar(concentration) or not concentration > 0:
         raise ValueError(f"concentration must be a positive number, got {concentration!r}")
     transitions = rng.dirichlet(np.full(n_digits, float(concentration)), n_digits)
@@ -358,7 +374,7 @@ def markov_optimal_loss(transitions, length):
     P = np.asarray(transitions, dtype=np.float64)
     if P.ndim != 2 or P.shape[0] != P.shape[1] or not np.allclose(P.sum(axis=1), 1.0) or np.any(P < 0):
         raise ValueError(f"transitions must be a square (V, V) matrix of probability rows, got shape {P.shape}")
-    length = _count("length", length, 2)
+    length = check_positive_int("length", length, minimum=2)
     row_entropy = -np.sum(np.where(P > 0, P * np.log(np.where(P > 0, P, 1.0)), 0.0), axis=1)
     p = np.full(P.shape[0], 1.0 / P.shape[0])
     losses = []
@@ -366,3 +382,326 @@ def markov_optimal_loss(transitions, length):
         losses.append(p @ row_entropy)
         p = p @ P
     return float(np.mean(losses))
+
+
+# ---------------------------------------------------------------------------
+# Chapter 6: real data, read from files on this machine (nothing is downloaded)
+#
+# The text corpora ship with the package in ``rnncourse/datasets/`` (gzip files; their
+# source, licence and row counts are in ``rnncourse/datasets/README.md``). The time series
+# come from three PyPI packages that carry their data inside them (``bokeh_sampledata``,
+# ``vega_datasets``, ``statsmodels``): the optional extra ``rnncourse[data]``. They are
+# imported inside the loaders, so the rest of the package does not need them.
+# ---------------------------------------------------------------------------
+
+_SENTIMENT_SOURCES = ("amazon", "imdb", "yelp")
+_SENTIMENT_FILES = {"amazon": "amazon_cells_labelled.txt.gz", "imdb": "imdb_labelled.txt.gz",
+                    "yelp": "yelp_labelled.txt.gz"}
+DAILY_STOCK_TICKERS = ("AAPL", "FB", "GOOG", "IBM", "MSFT")
+
+
+def _read_shipped_text(filename):
+    """The text of the gzip file ``rnncourse/datasets/<filename>``, decoded as UTF-8,
+    with its line ends exactly as stored (no newline translation)."""
+    resource = importlib.resources.files("rnncourse").joinpath("datasets", filename)
+    with resource.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8", newline="") as text:
+        return text.read()
+
+
+def _import_optional(module, loader):
+    """Import ``module`` for ``loader``; if it is missing, say how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise ImportError(f"{loader} reads its data from the optional package {module.split('.')[0]}: "
+                          f"pip install rnncourse[data]") from error
+
+
+def _days(values):
+    """A pandas datetime column or index as a (T,) numpy datetime64[D] array."""
+    return np.asarray(values.to_numpy(dtype="datetime64[ns]")).astype("datetime64[D]")
+
+
+def load_shakespeare():
+    """Tiny Shakespeare: 1,115,394 characters of Shakespeare's plays, as one string.
+
+    Source: ``data/tinyshakespeare/input.txt`` of Karpathy's char-rnn (MIT licence); the plays
+    are in the public domain. Shipped in ``rnncourse/datasets/tinyshakespeare.txt.gz``.
+
+    Returns:
+        text: str of 1,115,394 characters (65 different ones), lines separated by ``"\\n"``
+    """
+    return _read_shipped_text("tinyshakespeare.txt.gz")
+
+
+def load_sentiment_sentences():
+    """UCI "Sentiment Labelled Sentences" (Kotzias et al., KDD 2015): 3000 review sentences.
+
+    1000 sentences each from amazon.com (phones), imdb.com (films) and yelp.com (restaurants),
+    500 positive and 500 negative per site, in that order. Licence: CC BY 4.0 (UCI ML
+    Repository). Each file line is ``sentence<TAB>label``; the line is split at its last tab
+    and whitespace at both ends of the sentence is removed (every imdb line ends its sentence
+    with two spaces). Nothing else is changed: eight imdb sentences hold the control
+    characters U+0085, U+0096 or U+0097 (Windows-1252 ellipsis and dashes decoded as Latin-1
+    upstream), kept as they are.
+
+    Returns:
+        sentences: list of N = 3000 str
+        labels: (N,) int64, 1 positive, 0 negative
+        sources: list of N str, ``"amazon"``, ``"imdb"`` or ``"yelp"``
+    """
+    sentences, labels, sources = [], [], []
+    for source in _SENTIMENT_SOURCES:
+        filename = _SENTIMENT_FILES[source]
+        lines = _read_shipped_text(filename).split("\n")
+        if lines[-1] == "":
+            lines.pop()  # the file ends with a newline
+        for number, line in enumerate(lines, start=1):
+            sentence, tab, label = line.rpartition("\t")
+            if not tab or label not in ("0", "1"):
+                raise ValueError(f"{filename} line {number}: expected 'sentence<TAB>0 or 1', got {line[-40:]!r}")
+            sentences.append(sentence.strip())
+            labels.append(int(label))
+            sources.append(source)
+    return sentences, np.array(labels, dtype=np.int64), sources
+
+
+def load_daily_stock(ticker):
+    """Daily prices and trading volume of one stock, 2000 to 1 March 2013 (Quandl WIKI prices).
+
+    From ``bokeh_sampledata.stocks`` (public domain; optional extra ``rnncourse[data]``).
+    Open, high, low, close and volume are as traded, not adjusted: a stock split shows as a
+    jump (AAPL closed at $101.25, then $55.63 on 21 June 2000, its 2-for-1 split). ``adj_close`` is the source's closing
+    price adjusted for splits and dividends, the series to model returns with.
+
+    Args:
+        ticker: one of ``"AAPL"``, ``"FB"``, ``"GOOG"``, ``"IBM"``, ``"MSFT"``
+
+    Returns:
+        dict with ``date``: (T,) datetime64[D] trading days in increasing order, and
+        ``open``, ``high``, ``low``, ``close``, ``adj_close``, ``volume``: (T,) float64.
+        T is 3270 for AAPL, IBM and MSFT (from 1 March 2000), 2148 for GOOG (from
+        19 August 2004), 196 for FB (from 18 May 2012).
+    """
+    if ticker not in DAILY_STOCK_TICKERS:
+        raise ValueError(f"ticker must be one of {', '.join(DAILY_STOCK_TICKERS)}, got {ticker!r}")
+    stocks = _import_optional("bokeh_sampledata.stocks", "load_daily_stock")
+    table = stocks.data
+    rows = table[table["ticker"] == ticker].sort_values("date")
+    series = {"date": _days(rows["date"])}
+    for column in ("open", "high", "low", "close", "adj_close", "volume"):
+        series[column] = rows[column].to_numpy(dtype=np.float64)
+    return series
+
+
+def load_monthly_stocks():
+    """Monthly prices of five stocks, January 2000 to March 2010 (vega-datasets ``stocks``).
+
+    From ``vega_datasets.local_data.stocks`` (the MIT-licensed vega_datasets package, which
+    does not name the prices' original source; optional extra ``rnncourse[data]``): one price
+    per month, dated the first of the month, of AAPL, AMZN, GOOG, IBM and MSFT.
+
+    Returns:
+        dict ticker -> (dates, prices): dates (T,) datetime64[D] in increasing order,
+        prices (T,) float64 in dollars; T = 123 months (68 for GOOG, from August 2004)
+    """
+    local_data = _import_optional("vega_datasets", "load_monthly_stocks").local_data
+    table = local_data.stocks()
+    result = {}
+    for ticker in sorted(set(table["symbol"])):
+        rows = table[table["symbol"] == ticker].sort_values("date")
+        result[ticker] = (_days(rows["date"]), rows["price"].to_numpy(dtype=np.float64))
+    return result
+
+
+def load_seattle_weather():
+    """Daily weather in Seattle, 2012 to 2015 (vega-datasets ``seattle-weather``, from NOAA).
+
+    From ``vega_datasets.local_data.seattle_weather`` (NOAA data, public domain; optional
+    extra ``rnncourse[data]``).
+
+    Returns:
+        dict with ``date``: (T,) datetime64[D], T = 1461 days; ``precipitation``,
+        ``temp_max``, ``temp_min`` (degrees C), ``wind``: (T,) float64 in the units of the
+        source; ``weather``: (T,) str, one of drizzle, fog, rain, snow, sun
+    """
+    local_data = _import_optional("vega_datasets", "load_seattle_weather").local_data
+    table = local_data.seattle_weather().sort_values("date")
+    series = {"date": _days(table["date"])}
+    for column in ("precipitation", "temp_max", "temp_min", "wind"):
+        series[column] = table[column].to_numpy(dtype=np.float64)
+    series["weather"] = np.array([str(value) for value in table["weather"]])
+    return series
+
+
+def load_co2():
+    """Monthly mean CO2 at Mauna Loa, March 1958 to December 2001 (Keeling and Whorf 2004).
+
+    From ``statsmodels.datasets.co2`` (public domain; optional extra ``rnncourse[data]``):
+    weekly flask measurements, averaged over each calendar month. Five months have no
+    measurement (59 of the 2284 weeks are missing); their values are interpolated linearly
+    between the neighbouring months.
+
+    Returns:
+        dates: (T,) datetime64[D], the first day of each month, T = 526
+        ppm: (T,) float64, CO2 in parts per million
+    """
+    datasets = _import_optional("statsmodels.datasets", "load_co2")
+    weekly = datasets.co2.load_pandas().data["co2"]
+    monthly = weekly.resample("MS").mean().interpolate(method="linear")
+    return _days(monthly.index), monthly.to_numpy(dtype=np.float64)
+
+
+def load_sunspots():
+    """Yearly mean sunspot number, 1700 to 2008 (statsmodels ``sunspots``, from NOAA NGDC).
+
+    From ``statsmodels.datasets.sunspots`` (public domain; optional extra ``rnncourse[data]``).
+    The solar cycle makes the series roughly periodic, about 11 years.
+
+    Returns:
+        years: (T,) int64, T = 309
+        sunspots: (T,) float64, the yearly sunspot activity
+    """
+    datasets = _import_optional("statsmodels.datasets", "load_sunspots")
+    table = datasets.sunspots.load_pandas().data
+    return table["YEAR"].to_numpy(dtype=np.int64), table["SUNACTIVITY"].to_numpy(dtype=np.float64)
+
+
+def load_nile():
+    """Yearly flow of the Nile at Aswan, 1871 to 1970 (statsmodels ``nile``; Cobb 1978).
+
+    From ``statsmodels.datasets.nile`` (public domain; optional extra ``rnncourse[data]``).
+
+    Returns:
+        years: (T,) int64, T = 100
+        volume: (T,) float64, the yearly flow in 10^8 cubic metres
+    """
+    datasets = _import_optional("statsmodels.datasets", "load_nile")
+    table = datasets.nile.load_pandas().data
+    return table["year"].to_numpy(dtype=np.int64), table["volume"].to_numpy(dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------
+# Chapter 6: text to integer tokens
+# ---------------------------------------------------------------------------
+
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")  # letters or digits, joined by apostrophes inside a word
+PAD, UNK = "<pad>", "<unk>"
+
+
+def char_vocabulary(text):
+    """The characters of a text, sorted, and the index of each.
+
+    Args:
+        text: non-empty str
+
+    Returns:
+        chars: list of V str, the distinct characters in sorted order
+        index: dict char -> int in [0, V), ``index[chars[i]] == i``
+    """
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"text must be a non-empty str, got {text!r:.40}")
+    chars = sorted(set(text))
+    return chars, {char: i for i, char in enumerate(chars)}
+
+
+def encode_text(text, index):
+    """A text as integer tokens, one per character.
+
+    Args:
+        text: str of T characters, each a key of ``index``
+        index: dict char -> int (from :func:`char_vocabulary`)
+
+    Returns:
+        tokens: (T,) int64
+    """
+    missing = set(text) - set(index)
+    if missing:
+        raise ValueError(f"text holds characters that index does not: {sorted(missing)[:10]!r}")
+    return np.fromiter((index[char] for char in text), dtype=np.int64, count=len(text))
+
+
+def decode_tokens(tokens, chars):
+    """Integer tokens back to text: the inverse of :func:`encode_text`.
+
+    Args:
+        tokens: (T,) integers in [0, V)
+        chars: list of V str (from :func:`char_vocabulary`)
+
+    Returns:
+        text: str of T characters
+    """
+    tokens = np.asarray(tokens)
+    if tokens.ndim != 1 or (tokens.size and tokens.dtype.kind not in "iu"):
+        raise ValueError(f"tokens must be a 1-d integer array (T,), got shape {tokens.shape} dtype {tokens.dtype}")
+    if tokens.size and (tokens.min() < 0 or tokens.max() >= len(chars)):
+        raise ValueError(f"tokens must lie in [0, len(chars)) = [0, {len(chars)}), "
+                         f"got values in [{tokens.min()}, {tokens.max()}]")
+    return "".join(chars[token] for token in tokens.tolist())
+
+
+def tokenize_words(sentence):
+    """Split a sentence into lower-case words.
+
+    One rule: a word is a run of letters or digits, possibly joined by apostrophes inside it
+    (``"don't"`` is one word); everything else (spaces, punctuation, quotes) separates words.
+
+    >>> tokenize_words("Don't buy it -- NOT worth $20!")
+    ["don't", 'buy', 'it', 'not', 'worth', '20']
+
+    Args:
+        sentence: str
+
+    Returns:
+        words: list of str (empty if the sentence holds no letter or digit)
+    """
+    if not isinstance(sentence, str):
+        raise ValueError(f"sentence must be a str, got {type(sentence).__name__}")
+    return _WORD.findall(sentence.lower())
+
+
+def word_vocabulary(tokenized, min_count=1):
+    """Index the words seen at least ``min_count`` times; ``<pad>`` is 0 and ``<unk>`` is 1.
+
+    The other words get 2, 3, ... in order of decreasing count, ties in alphabetical order,
+    so the index does not depend on the order of the sentences.
+
+    Args:
+        tokenized: list of N lists of str (from :func:`tokenize_words`)
+        min_count: int >= 1
+
+    Returns:
+        index: dict word -> int, of size V = 2 + the number of words kept
+    """
+    min_count = check_positive_int("min_count", min_count)
+    counts = collections.Counter(word for words in tokenized for word in words)
+    kept = sorted((word for word, count in counts.items() if count >= min_count), key=lambda w: (-counts[w], w))
+    index = {PAD: 0, UNK: 1}
+    index.update((word, i) for i, word in enumerate(kept, start=2))
+    return index
+
+
+def encode_sentences(tokenized, index, max_length):
+    """Tokenized sentences as a padded integer array; unknown words become ``<unk>``.
+
+    A sentence longer than ``max_length`` keeps its first ``max_length`` words.
+
+    Args:
+        tokenized: list of N non-empty lists of str
+        index: dict word -> int with ``"<pad>"`` -> 0 and ``"<unk>"`` -> 1 (from :func:`word_vocabulary`)
+        max_length: int >= 1
+
+    Returns:
+        tokens: (N, T) int64 with ``T = min(max_length, longest sentence)``, padded with 0 at the end
+        lengths: (N,) int64 in [1, T], the number of real words of each row
+    """
+    max_length = check_positive_int("max_length", max_length)
+    if index.get(PAD) != 0 or index.get(UNK) != 1:
+        raise ValueError("index must map '<pad>' to 0 and '<unk>' to 1 (use word_vocabulary)")
+    if len(tokenized) == 0:
+        raise ValueError("tokenized must hold at least one sentence, got an empty list")
+    empty = [i for i, words in enumerate(tokenized) if len(words) == 0]
+    if empty:
+        raise ValueError(f"tokenized sentences must hold at least one word; sentences {empty[:10]} are empty")
+    rows = [np.array([index.get(word, 1) for word in words[:max_length]], dtype=np.int64) for words in tokenized]
+    return pad_sequences(rows, 0)

@@ -144,3 +144,57 @@ def test_markov_optimal_loss_against_sampling():
 def test_chapter5_value_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ---- chapter 6: text to tokens
+
+
+def test_char_vocabulary_encode_decode_round_trip():
+    chars, index = data.char_vocabulary("hello, world")
+    assert chars == [" ", ",", "d", "e", "h", "l", "o", "r", "w"]
+    assert all(index[c] == i for i, c in enumerate(chars))
+    tokens = data.encode_text("hello", index)
+    assert tokens.dtype == np.int64
+    np.testing.assert_array_equal(tokens, [4, 3, 5, 5, 6])
+    assert data.decode_tokens(tokens, chars) == "hello"
+    assert data.decode_tokens(np.array([], dtype=np.int64), chars) == ""
+
+
+def test_tokenize_words_rule():
+    assert data.tokenize_words("Don't buy it -- NOT worth $20!") == ["don't", "buy", "it", "not", "worth", "20"]
+    assert data.tokenize_words("'Quoted' words, rock'n'roll... 10/10") == ["quoted", "words", "rock'n'roll", "10", "10"]
+    assert data.tokenize_words("Crêpe au café") == ["crêpe", "au", "café"]
+    assert data.tokenize_words(" -- !") == []
+
+
+def test_word_vocabulary_order_and_min_count():
+    tokenized = [["b", "a", "c"], ["a", "b", "d"], ["a"]]
+    assert data.word_vocabulary(tokenized) == {"<pad>": 0, "<unk>": 1, "a": 2, "b": 3, "c": 4, "d": 5}
+    assert data.word_vocabulary(tokenized, min_count=2) == {"<pad>": 0, "<unk>": 1, "a": 2, "b": 3}
+    assert data.word_vocabulary(tokenized[::-1], min_count=2) == data.word_vocabulary(tokenized, min_count=2)
+
+
+def test_encode_sentences_pads_truncates_and_marks_unknown_words():
+    index = {"<pad>": 0, "<unk>": 1, "good": 2, "film": 3}
+    tokens, lengths = data.encode_sentences([["good", "film"], ["bad", "film", "good", "good"], ["good"]], index, 3)
+    np.testing.assert_array_equal(tokens, [[2, 3, 0], [1, 3, 2], [2, 0, 0]])
+    np.testing.assert_array_equal(lengths, [2, 3, 1])
+    assert tokens.dtype == lengths.dtype == np.int64
+    tokens, lengths = data.encode_sentences([["good"], ["film"]], index, 10)
+    assert tokens.shape == (2, 1)  # T is the longest sentence when that is shorter than max_length
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: data.char_vocabulary(""), "text must be a non-empty str"),
+    (lambda: data.encode_text("abz", {"a": 0, "b": 1}), r"text holds characters that index does not: \['z'\]"),
+    (lambda: data.decode_tokens(np.array([0, 3]), ["a", "b"]), r"tokens must lie in \[0, len\(chars\)\) = \[0, 2\)"),
+    (lambda: data.decode_tokens(np.zeros((2, 2), dtype=int), ["a"]), r"tokens must be a 1-d integer array \(T,\), got shape \(2, 2\)"),
+    (lambda: data.tokenize_words(["a"]), "sentence must be a str, got list"),
+    (lambda: data.word_vocabulary([["a"]], min_count=0), "min_count must be an integer >= 1, got 0"),
+    (lambda: data.encode_sentences([["a"], []], {"<pad>": 0, "<unk>": 1}, 3), r"sentences \[1\] are empty"),
+    (lambda: data.encode_sentences([["a"]], {"a": 0}, 3), "index must map '<pad>' to 0"),
+    (lambda: data.encode_sentences([["a"]], {"<pad>": 0, "<unk>": 1}, 0), "max_length must be an integer >= 1"),
+])
+def test_text_helpers_value_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
