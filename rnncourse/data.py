@@ -27,7 +27,7 @@ import re
 
 import numpy as np
 
-from ._validate import check_generator, check_positive_int
+from ._validate import as_float_array, check_generator, check_positive_int
 from .layers import length_mask
 
 
@@ -705,3 +705,103 @@ def encode_sentences(tokenized, index, max_length):
         raise ValueError(f"tokenized sentences must hold at least one word; sentences {empty[:10]} are empty")
     rows = [np.array([index.get(word, 1) for word in words[:max_length]], dtype=np.int64) for words in tokenized]
     return pad_sequences(rows, 0)
+
+
+# ---------------------------------------------------------------------------
+# Chapter 6: forecasting windows, split in time order
+# ---------------------------------------------------------------------------
+
+
+def _as_series(series):
+    """A (T,) or (T, D) numeric series as a finite float (T, D) array."""
+    values = as_float_array("series", series)
+    if values.ndim not in (1, 2):
+        raise ValueError(f"series must have shape (T,) or (T, D), got {values.shape}")
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"series must hold finite numbers, got {int(np.sum(~np.isfinite(values)))} nan or inf")
+    return values.reshape(values.shape[0], -1)
+
+
+def make_windows(series, window, horizon=1):
+    """Cut a series into (input window, target) pairs for many-to-one forecasting.
+
+    Window i reads the ``window`` steps ``series[i : i + window]`` and its target is the
+    value ``horizon`` steps after the last one it reads, ``series[i + window + horizon - 1]``
+    (``horizon=1``: the next step).
+
+    Args:
+        series: (T,) or (T, D) numbers; a (T,) series is treated as D = 1
+        window: int >= 1, steps read per example
+        horizon: int >= 1, how far ahead the target lies
+
+    Returns:
+        X: (N, window, D) float64 inputs with ``N = T - window - horizon + 1``
+        y: (N, D) float64 targets
+    """
+    values = _as_series(series)
+    window, horizon = check_positive_int("window", window), check_positive_int("horizon", horizon)
+    T = values.shape[0]
+    n = T - window - horizon + 1
+    if n < 1:
+        raise ValueError(f"series of length T={T} is too short for window={window} and horizon={horizon}: "
+                         f"it needs at least window + horizon = {window + horizon} steps")
+    X = np.lib.stride_tricks.sliding_window_view(values[:n + window - 1], window, axis=0)  # (N, D, window)
+    return np.ascontiguousarray(X.transpose(0, 2, 1)), values[window + horizon - 1:].copy()
+
+
+def time_split_boundaries(T, train_fraction, val_fraction):
+    """Where a series of T steps is cut into training, validation and test parts, in time order.
+
+    Args:
+        T: int >= 3, length of the series
+        train_fraction, val_fraction: floats > 0 with ``train_fraction + val_fraction < 1``
+
+    Returns:
+        train_end, val_end: ints, the parts are ``[0, train_end)``, ``[train_end, val_end)`` and
+        ``[val_end, T)``, with ``train_end = round(T * train_fraction)`` and
+        ``val_end = round(T * (train_fraction + val_fraction))`` (to the nearest integer, so
+        that ``0.29 * 100``, which is 28.999999999999996 in floating point, gives 29)
+    """
+    T = check_positive_int("T", T, minimum=3)
+    for name, fraction in (("train_fraction", train_fraction), ("val_fraction", val_fraction)):
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.integer, np.floating)) \
+                or not 0 < fraction < 1:
+            raise ValueError(f"{name} must be a number in (0, 1), got {fraction!r}")
+    if train_fraction + val_fraction >= 1:
+        raise ValueError(f"train_fraction + val_fraction must be < 1 to leave a test part, "
+                         f"got {train_fraction} + {val_fraction}")
+    return round(T * train_fraction), round(T * (train_fraction + val_fraction))
+
+
+def split_windows_in_time_order(series, window, horizon, train_fraction, val_fraction):
+    """Training, validation and test windows of a series, without leakage between them.
+
+    The series is first cut in time order (:func:`time_split_boundaries`), then each part is
+    windowed on its own (:func:`make_windows`). So every input and every target of a part lies
+    inside that part: no training target lies in the validation or test span, and a
+    validation or test window never reads a step of an earlier part. The price: the first
+    ``window + horizon - 1`` steps of each part are never a target.
+
+    Args:
+        series: (T,) or (T, D) numbers in time order
+        window, horizon: ints >= 1, as in :func:`make_windows`
+        train_fraction, val_fraction: floats > 0 with a sum < 1; the test part is the rest
+
+    Returns:
+        dict with ``X_train`` (N_train, window, D), ``y_train`` (N_train, D), ``X_val``,
+        ``y_val``, ``X_test``, ``y_test`` likewise, float64; ``N_part = part length - window
+        - horizon + 1 >= 1``
+    """
+    values = _as_series(series)
+    window, horizon = check_positive_int("window", window), check_positive_int("horizon", horizon)
+    train_end, val_end = time_split_boundaries(values.shape[0], train_fraction, val_fraction)
+    parts = {"train": (0, train_end), "val": (train_end, val_end), "test": (val_end, values.shape[0])}
+    result = {}
+    for name, (start, stop) in parts.items():
+        if stop - start < window + horizon:
+            raise ValueError(
+                f"the {name} part (steps {start} to {stop - 1} of T={values.shape[0]}, {stop - start} steps) is too "
+                f"short for window={window} and horizon={horizon}: each part needs at least window + horizon = "
+                f"{window + horizon} steps; use a longer series, a smaller window or a larger {name} part")
+        result[f"X_{name}"], result[f"y_{name}"] = make_windows(values[start:stop], window, horizon)
+    return result

@@ -1,6 +1,8 @@
-"""Unit tests of rnncourse.data: the adding problem and the copy task."""
+"""Unit tests of rnncourse.data: the synthetic tasks, the text-to-token helpers and the forecasting windows."""
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from rnncourse import data
 
@@ -196,5 +198,90 @@ def test_encode_sentences_pads_truncates_and_marks_unknown_words():
     (lambda: data.encode_sentences([["a"]], {"<pad>": 0, "<unk>": 1}, 0), "max_length must be an integer >= 1"),
 ])
 def test_text_helpers_value_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+# ---- chapter 6: forecasting windows in time order
+
+
+def test_make_windows_by_hand():
+    X, y = data.make_windows([10, 11, 12, 13, 14, 15], window=3, horizon=2)
+    assert X.shape == (2, 3, 1) and y.shape == (2, 1) and X.dtype == y.dtype == np.float64
+    np.testing.assert_array_equal(X[:, :, 0], [[10, 11, 12], [11, 12, 13]])
+    np.testing.assert_array_equal(y[:, 0], [14, 15])  # series[i + window + horizon - 1]
+    series = np.arange(12.0).reshape(6, 2)  # (T, D) = (6, 2)
+    X, y = data.make_windows(series, window=2)
+    assert X.shape == (4, 2, 2) and y.shape == (4, 2)
+    np.testing.assert_array_equal(X[1], series[1:3])
+    np.testing.assert_array_equal(y[1], series[3])
+    X[0, 0, 0] = -1.0
+    assert series[0, 0] == 0.0  # the windows are a copy, not a view of the series
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(3, 60), st.integers(1, 6), st.integers(1, 4), st.integers(1, 3))
+def test_make_windows_every_target_follows_its_window(T, window, horizon, D):
+    if T < window + horizon:
+        with pytest.raises(ValueError, match="too short"):
+            data.make_windows(np.zeros((T, D)), window, horizon)
+        return
+    times = np.repeat(np.arange(T, dtype=float)[:, None], D, axis=1)  # each value is its time index
+    X, y = data.make_windows(times, window, horizon)
+    assert X.shape == (T - window - horizon + 1, window, D) and y.shape == (T - window - horizon + 1, D)
+    np.testing.assert_array_equal(X[:, :, 0], np.arange(X.shape[0])[:, None] + np.arange(window)[None, :])
+    np.testing.assert_array_equal(y[:, 0] - X[:, -1, 0], horizon)
+
+
+def test_time_split_boundaries():
+    assert data.time_split_boundaries(100, 0.6, 0.2) == (60, 80)
+    assert data.time_split_boundaries(100, 0.29, 0.5) == (29, 79)  # 0.29 * 100 = 28.999999999999996
+    assert data.time_split_boundaries(10, 0.7, 0.1) == (7, 8)  # 0.7 + 0.1 = 0.7999999999999999
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(20, 300), st.integers(1, 8), st.integers(1, 4),
+       st.floats(0.3, 0.8), st.floats(0.05, 0.3))
+def test_split_in_time_order_has_no_leakage(T, window, horizon, train_fraction, val_fraction):
+    assume(train_fraction + val_fraction < 0.95)
+    train_end, val_end = data.time_split_boundaries(T, train_fraction, val_fraction)
+    assume(min(train_end, val_end - train_end, T - val_end) >= window + horizon)
+    parts = data.split_windows_in_time_order(np.arange(T, dtype=float), window, horizon,
+                                             train_fraction, val_fraction)  # values are time indices
+    assert parts["y_train"].max() < train_end  # no training target reaches the validation or test span
+    assert train_end <= parts["X_val"].min() and parts["y_val"].max() < val_end
+    assert val_end <= parts["X_test"].min() and parts["y_test"].max() == T - 1
+    for name, (start, stop) in {"train": (0, train_end), "val": (train_end, val_end), "test": (val_end, T)}.items():
+        n = stop - start - window - horizon + 1
+        assert parts[f"X_{name}"].shape == (n, window, 1) and parts[f"y_{name}"].shape == (n, 1)
+        np.testing.assert_array_equal(parts[f"y_{name}"][:, 0], np.arange(start + window + horizon - 1, stop))
+
+
+def test_split_of_a_multivariate_series():
+    series = np.stack([np.arange(50.0), -np.arange(50.0)], axis=1)  # (T, D) = (50, 2)
+    parts = data.split_windows_in_time_order(series, 4, 1, 0.6, 0.2)
+    assert parts["X_train"].shape == (26, 4, 2) and parts["y_val"].shape == (6, 2) and parts["X_test"].shape == (6, 4, 2)
+    np.testing.assert_array_equal(parts["y_test"][:, 1], -parts["y_test"][:, 0])
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: data.make_windows(np.arange(4.0), 3, 2), r"series of length T=4 is too short for window=3 and horizon=2: "
+                                                      r"it needs at least window \+ horizon = 5 steps"),
+    (lambda: data.make_windows(np.zeros((5, 2, 2)), 2), r"series must have shape \(T,\) or \(T, D\), got \(5, 2, 2\)"),
+    (lambda: data.make_windows([1.0, np.nan, 2.0], 1), "series must hold finite numbers, got 1 nan or inf"),
+    (lambda: data.make_windows(["a", "b"], 1), "series must be a numeric array, got dtype <U1"),
+    (lambda: data.make_windows(np.arange(5.0), 0), "window must be an integer >= 1, got 0"),
+    (lambda: data.make_windows(np.arange(5.0), 2, horizon=0), "horizon must be an integer >= 1, got 0"),
+    (lambda: data.split_windows_in_time_order(np.arange(100.0), 10, 1, 0.8, 0.1),
+     r"the val part \(steps 80 to 89 of T=100, 10 steps\) is too short for window=10 and horizon=1: "
+     r"each part needs at least window \+ horizon = 11 steps"),
+    (lambda: data.split_windows_in_time_order(np.arange(100.0), 10, 3, 0.7, 0.2), r"the test part \(steps 90 to 99"),
+    (lambda: data.split_windows_in_time_order(np.arange(100.0), 5, 1, 0.05, 0.5), r"the train part \(steps 0 to 4"),
+    (lambda: data.split_windows_in_time_order(np.arange(100.0), 5, 1, 0.7, 0.3), "train_fraction \\+ val_fraction must be < 1"),
+    (lambda: data.split_windows_in_time_order(np.arange(100.0), 5, 1, 1.2, 0.1), r"train_fraction must be a number in \(0, 1\), got 1.2"),
+    (lambda: data.split_windows_in_time_order(np.arange(100.0), 5, 1, 0.6, 0), r"val_fraction must be a number in \(0, 1\), got 0"),
+    (lambda: data.split_windows_in_time_order(np.arange(2.0), 1, 1, 0.6, 0.2), "T must be an integer >= 3, got 2"),
+])
+def test_window_value_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
