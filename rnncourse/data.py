@@ -438,7 +438,7 @@ def load_sentiment_sentences():
     """UCI "Sentiment Labelled Sentences" (Kotzias et al., KDD 2015): 3000 review sentences.
 
     1000 sentences each from amazon.com (phones), imdb.com (films) and yelp.com (restaurants),
-    500 positive and 500 negative per site, in that order. Licence: CC BY 4.0 (UCI ML
+    500 positive and 500 negative per site, in that order (shuffle before splitting). Licence: CC BY 4.0 (UCI ML
     Repository). Each file line is ``sentence<TAB>label``; the line is split at its last tab
     and whitespace at both ends of the sentence is removed (every imdb line ends its sentence
     with two spaces). Nothing else is changed: eight imdb sentences hold the control
