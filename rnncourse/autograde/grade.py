@@ -34,9 +34,12 @@ def outcome(case, function_name, event, limits):
         return f"{function_name}, case {case.label}: did not return within {limits.probe_seconds:g} s."
     if status == "refused":  # a rule of the checks, worded as in the notebook
         return str(event.get("error"))[:protocol.MAX_MESSAGE]
-    if status != "ok":
+    if status == "error" and getattr(case, "raises", False):  # a case whose right answer is an exception
+        result = grading.raised_from_text(event.get("error"))
+    elif status != "ok":
         return f"{function_name}, case {case.label}: raised {str(event.get('error'))[:1000]}"
-    result = protocol.decode_result(event.get("value", {}), grading.Unreadable)
+    else:
+        result = protocol.decode_result(event.get("value", {}), grading.Unreadable)
     try:
         case.judge(case, result)
     except AssertionError as error:

@@ -21,10 +21,11 @@ Each chapter's checks are a module of this package that registers its reference
 functions and exports ``CASES``, ``{check name: function making the cases}``:
 :mod:`~rnncourse.grading.rnn_checks` (assignments 1 and 2),
 :mod:`~rnncourse.grading.stability_checks` (3), :mod:`~rnncourse.grading.gated_checks` (4),
-:mod:`~rnncourse.grading.variant_checks` (5). This module gathers
+:mod:`~rnncourse.grading.variant_checks` (5), :mod:`~rnncourse.grading.application_checks` (6). This module gathers
 them, so that notebooks write ``grading.check_<function>(...)``.
 """
-from . import gated_checks, rnn_checks, stability_checks, variant_checks
+from . import application_checks, gated_checks, rnn_checks, stability_checks, variant_checks
+from .application_checks import *  # noqa: F401,F403
 from .core import *  # noqa: F401,F403 - the machinery, for tests and chapter modules
 from .core import REFERENCE_FUNCTIONS, Case, Unreadable, call_student, output_error, run_cases  # noqa: F401
 from .gated_checks import *  # noqa: F401,F403
@@ -33,4 +34,5 @@ from .stability_checks import *  # noqa: F401,F403
 from .variant_checks import *  # noqa: F401,F403
 
 # Every check of every chapter: {"check_<name>": function(**test cell arguments) -> cases}.
-CASES = {**rnn_checks.CASES, **stability_checks.CASES, **gated_checks.CASES, **variant_checks.CASES}
+CASES = {**rnn_checks.CASES, **stability_checks.CASES, **gated_checks.CASES, **variant_checks.CASES,
+         **application_checks.CASES}

@@ -205,12 +205,40 @@ class Case(NamedTuple):
     kwargs: dict
     judge: Callable  # judge(case, returned value) -> None, or raises AssertionError
     context: Optional[dict] = None  # what the judge needs besides the arguments (never sent to the student)
+    raises: bool = False  # True for a case whose right answer is an exception: the judge gets a Raised
+
+
+class Raised(NamedTuple):
+    """What a student's function raised, handed to the judge of a case with ``raises=True``
+    (in the notebook from the exception, in the sandboxed grader from its ``"Type: message"``)."""
+
+    type_name: str  # e.g. "ValueError"
+    message: str
+
+
+def raised_from_text(text):
+    """The :class:`Raised` of an error described as ``"Type: message"`` (the sandbox's wording)."""
+    type_name, _, message = str(text).partition(": ")
+    return Raised(type_name, message)
 
 
 def run_cases(fn, cases):
-    """Call ``fn`` on every case (as :func:`call_student` does) and judge each result."""
+    """Call ``fn`` on every case (as :func:`call_student` does) and judge each result.
+
+    What ``fn`` raises passes through, except in a case with ``raises=True``: there the
+    exception (other than a broken rule of the checks) goes to the judge as a :class:`Raised`.
+    """
     for case in cases:
-        case.judge(case, call_student(fn, case.function, *case.args, **case.kwargs))
+        if not case.raises:
+            case.judge(case, call_student(fn, case.function, *case.args, **case.kwargs))
+            continue
+        try:
+            result = call_student(fn, case.function, *case.args, **case.kwargs)
+        except calling.StudentCallError:
+            raise
+        except Exception as error:
+            result = Raised(type(error).__name__, str(error))
+        case.judge(case, result)
 
 
 class Unreadable(NamedTuple):
