@@ -4,14 +4,8 @@ import numpy as np
 import pytest
 
 from rnncourse import forecasting as F
+from rnncourse.data import make_windows as windows_of
 from rnncourse.gradcheck import numerical_gradient, rel_error
-
-
-def windows_of(series, W):
-    """(N, W, D) windows and (N, D) next values of a (T,) or (T, D) series (local helper)."""
-    series = series[:, None] if series.ndim == 1 else series
-    X = np.stack([series[i:i + W] for i in range(len(series) - W)])
-    return X, series[W:]
 
 
 # ---------------------------------------------------------------- baselines
@@ -37,8 +31,7 @@ def test_seasonal_naive_is_exact_on_a_periodic_series_and_persistence_is_not():
 def test_seasonal_naive_reads_the_same_season_for_a_longer_horizon():
     series = np.tile(np.arange(5.0), 8)
     W, horizon = 6, 3
-    X = np.stack([series[i:i + W] for i in range(len(series) - W - horizon + 1)])[:, :, None]
-    y = series[W + horizon - 1:][:, None]
+    X, y = windows_of(series, W, horizon)
     np.testing.assert_array_equal(F.seasonal_naive_forecast(X, period=5, horizon=horizon), y)
 
 
