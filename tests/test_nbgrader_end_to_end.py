@@ -155,3 +155,6 @@ def test_export_matches_gradebook(graded_course):
     # Assignment 5: 32 points (tests/assignment_bugs/ps5_variants_attention.py lists its bugs).
     assert grades[("ps5_variants_attention", "solution")] == (32.0, 32.0)
     assert grades[("ps5_variants_attention", "untouched")] == (0.0, 32.0)
+    # Assignment 6: 26 points (tests/assignment_bugs/ps6_applications.py lists its bugs).
+    assert grades[("ps6_applications", "solution")] == (26.0, 26.0)
+    assert grades[("ps6_applications", "untouched")] == (0.0, 26.0)
