@@ -4,8 +4,10 @@ A student's right answer need not look like the solution: it may keep its own ca
 (a dict, a dataclass, a helper class, a plain tuple), loop element by element, use
 ``np.dot`` or ``np.einsum``, store its outputs in float32 buffers, or return a list
 where a tuple was asked for. This file holds such implementations of every function of
-assignments 1 to 5, written for this test (several styles per assignment, each one
-complete), as the code a student would type into the notebook's solution cells.
+assignments 1 to 6, written for this test (several styles per assignment, each one
+complete), as the code a student would type into the notebook's solution cells. Assignment 6's
+samplers draw in three different ways (Generator.choice, the Gumbel-max trick, numpy's legacy
+global state with a multinomial draw); its checks judge them by the frequencies of their draws.
 
 Each style is graded like a notebook: the source notebook's cells run in order in one
 namespace, with the solution cells replaced by the style's code, and every graded test
@@ -1032,8 +1034,282 @@ PS5 = {
     ),
 }
 
+# ============================================================================
+# Assignment 6: sampling, perplexity, metrics, windows split in time order, a training step
+# ============================================================================
+
+PS6 = {
+    # Python loops and the math module; the sampler draws with Generator.choice row by row; lists returned.
+    "loops_math_choice": cells(
+        softmax_with_temperature="""
+            import math
+
+            def softmax_with_temperature(logits, temperature):
+                if temperature <= 0:
+                    raise ValueError("temperature must be positive")
+                rows = []
+                for row in logits:
+                    scaled = [value / temperature for value in row]
+                    top = max(scaled)
+                    weights = [math.exp(value - top) for value in scaled]
+                    total = math.fsum(weights)
+                    rows.append([w / total for w in weights])
+                return rows  # a list of lists
+        """,
+        sample_with_temperature="""
+            def sample_with_temperature(logits, temperature, seed):
+                probs = softmax_with_temperature(logits, temperature)
+                rng = np.random.default_rng(seed)
+                return [int(rng.choice(len(p), p=np.array(p) / sum(p))) for p in probs]
+        """,
+        perplexity_from_loss="""
+            def perplexity_from_loss(mean_loss_nats):
+                return math.e ** mean_loss_nats
+        """,
+        bits_per_char="""
+            def bits_per_char(mean_loss_nats):
+                return mean_loss_nats * math.log2(math.e)
+        """,
+        precision_recall_f1="""
+            def safe_ratio(top, bottom):
+                return top / bottom if bottom else 0.0
+
+            def precision_recall_f1(y_true, y_pred, positive):
+                tp = fp = fn = 0
+                for truth, guess in zip(y_true.tolist(), y_pred.tolist()):
+                    if guess == positive and truth == positive:
+                        tp += 1
+                    elif guess == positive:
+                        fp += 1
+                    elif truth == positive:
+                        fn += 1
+                precision, recall = safe_ratio(tp, tp + fp), safe_ratio(tp, tp + fn)
+                return [precision, recall, safe_ratio(2 * precision * recall, precision + recall)]
+        """,
+        split_windows_in_time_order="""
+            def windows_of(rows, window, horizon):
+                inputs, targets = [], []
+                for start in range(len(rows) - window - horizon + 1):
+                    inputs.append(rows[start:start + window])
+                    targets.append(rows[start + window + horizon - 1])
+                return np.array(inputs), np.array(targets)
+
+            def split_windows_in_time_order(series, window, horizon, train_fraction, val_fraction):
+                rows = [list(np.atleast_1d(value)) for value in series]
+                first = int(len(rows) * train_fraction)
+                second = first + int(len(rows) * val_fraction)
+                out = []
+                for part in (rows[:first], rows[first:second], rows[second:]):
+                    if len(part) - window - horizon + 1 < 1:
+                        raise ValueError("a part of the series is shorter than window + horizon")
+                    out += list(windows_of(part, window, horizon))
+                return out
+        """,
+        many_to_one_train_step="""
+            def many_to_one_train_step(x, y, h0, Wx, Wh, b, W_out, b_out, lr, max_norm):
+                N, T, _ = x.shape
+                grads = [np.zeros(Wx.shape), np.zeros(Wh.shape), np.zeros(b.shape), np.zeros(W_out.shape),
+                         np.zeros(b_out.shape)]
+                total_loss = 0.0
+                for n in range(N):  # one example at a time
+                    states = [h0[n]]
+                    for t in range(T):
+                        states.append(np.tanh(np.dot(x[n, t], Wx) + np.dot(states[-1], Wh) + b))
+                    scores = np.dot(states[-1], W_out) + b_out
+                    top = max(scores)
+                    log_total = top + math.log(math.fsum(math.exp(s - top) for s in scores))
+                    total_loss += log_total - scores[y[n]]
+                    dscores = np.exp(scores - log_total)
+                    dscores[y[n]] -= 1.0
+                    dscores /= N
+                    grads[3] += np.outer(states[-1], dscores)
+                    grads[4] += dscores
+                    dh = np.dot(W_out, dscores)
+                    for t in range(T - 1, -1, -1):
+                        dpre = dh * (1.0 - states[t + 1] ** 2)
+                        grads[0] += np.outer(x[n, t], dpre)
+                        grads[1] += np.outer(states[t], dpre)
+                        grads[2] += dpre
+                        dh = np.dot(Wh, dpre)
+                norm = math.sqrt(math.fsum(float(np.sum(g * g)) for g in grads))
+                factor = max_norm / norm if norm > max_norm else 1.0
+                params = [Wx, Wh, b, W_out, b_out]
+                return [total_loss / N] + [p - lr * factor * g for p, g in zip(params, grads)]
+        """,
+    ),
+    # Whole-array numpy: log-sum-exp, Gumbel-max sampling, sliding_window_view, a confusion table,
+    # the step in einsum with PyTorch's clipping (1e-6 added to the norm) and a dict of gradients.
+    "vectorised_gumbel_einsum": cells(
+        softmax_with_temperature="""
+            def softmax_with_temperature(logits, temperature):
+                if not np.isfinite(temperature) or temperature <= 0:
+                    raise ValueError(f"temperature must be a positive number, got {temperature!r}")
+                scaled = np.asarray(logits, dtype=np.float64) / temperature
+                return np.exp(scaled - np.logaddexp.reduce(scaled, axis=-1, keepdims=True))
+        """,
+        sample_with_temperature="""
+            def sample_with_temperature(logits, temperature, seed):
+                if temperature <= 0:
+                    raise ValueError("temperature must be positive")
+                gumbel = np.random.default_rng(seed).gumbel(size=np.shape(logits))
+                return np.argmax(np.asarray(logits) / temperature + gumbel, axis=1)  # the Gumbel-max trick
+        """,
+        perplexity_from_loss="""
+            def perplexity_from_loss(mean_loss_nats):
+                return np.power(np.e, mean_loss_nats)
+        """,
+        bits_per_char="""
+            def bits_per_char(mean_loss_nats):
+                return np.float64(mean_loss_nats) / np.log(2.0)
+        """,
+        precision_recall_f1="""
+            def precision_recall_f1(y_true, y_pred, positive):
+                table = np.zeros((2, 2))  # [truly positive?][predicted positive?]
+                np.add.at(table, ((y_true == positive).astype(int), (y_pred == positive).astype(int)), 1)
+                tp, fp, fn = table[1, 1], table[0, 1], table[1, 0]
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    precision = np.nan_to_num(tp / (tp + fp))
+                    recall = np.nan_to_num(tp / (tp + fn))
+                    f1 = np.nan_to_num(2 * tp / (2 * tp + fp + fn))  # the harmonic mean, simplified
+                return precision, recall, f1
+        """,
+        split_windows_in_time_order="""
+            from numpy.lib.stride_tricks import sliding_window_view
+
+            def split_windows_in_time_order(series, window, horizon, train_fraction, val_fraction):
+                series = series.reshape(len(series), -1)
+                T = len(series)
+                edges = np.cumsum([0, int(T * train_fraction), int(T * val_fraction)])
+                parts = np.split(series, edges[1:])
+                if min(len(p) for p in parts) < window + horizon:
+                    raise ValueError(f"window + horizon = {window + horizon} does not fit in every part")
+                arrays = []
+                for part in parts:
+                    views = sliding_window_view(part, window, axis=0)  # (L - window + 1, D, window)
+                    count = len(part) - window - horizon + 1
+                    arrays += [views[:count].transpose(0, 2, 1).copy(), part[window + horizon - 1:].copy()]
+                return tuple(arrays)
+        """,
+        many_to_one_train_step="""
+            def many_to_one_train_step(x, y, h0, Wx, Wh, b, W_out, b_out, lr, max_norm):
+                N, T, _ = x.shape
+                pre = np.einsum("ntd,dh->nth", x, Wx) + b
+                h = [h0]
+                for t in range(T):
+                    h.append(np.tanh(pre[:, t] + h[-1] @ Wh))
+                h = np.stack(h, axis=1)  # (N, T + 1, H), h[:, 0] = h0
+                scores = np.einsum("nh,hc->nc", h[:, -1], W_out) + b_out
+                log_p = scores - np.logaddexp.reduce(scores, axis=1, keepdims=True)
+                onehot = np.eye(W_out.shape[1])[y]
+                loss = -np.einsum("nc,nc->", onehot, log_p) / N
+                dscores = (np.exp(log_p) - onehot) / N
+                g = {"W_out": np.einsum("nh,nc->hc", h[:, -1], dscores), "b_out": dscores.sum(0),
+                     "Wx": 0.0, "Wh": 0.0, "b": 0.0}
+                dh = np.einsum("nc,hc->nh", dscores, W_out)
+                for t in range(T, 0, -1):
+                    dpre = dh * (1 - h[:, t] ** 2)
+                    g["Wx"] = g["Wx"] + np.einsum("nd,nh->dh", x[:, t - 1], dpre)
+                    g["Wh"] = g["Wh"] + np.einsum("nk,nh->kh", h[:, t - 1], dpre)
+                    g["b"] = g["b"] + dpre.sum(0)
+                    dh = dpre @ Wh.T
+                norm = np.sqrt(sum(np.vdot(v, v) for v in g.values()))
+                scale = min(1.0, max_norm / (norm + 1e-6))  # as torch.nn.utils.clip_grad_norm_
+                new = {k: p - lr * scale * g[k] for k, p in dict(Wx=Wx, Wh=Wh, b=b, W_out=W_out, b_out=b_out).items()}
+                return loss, new["Wx"], new["Wh"], new["b"], new["W_out"], new["b_out"]
+        """,
+    ),
+    # numpy's legacy global random state and a multinomial draw per row; float32 kept where precision allows.
+    "legacy_random_multinomial": cells(
+        softmax_with_temperature="""
+            def softmax_with_temperature(logits, temperature):
+                if temperature <= 0.0:
+                    raise ValueError("softmax_with_temperature: temperature <= 0")
+                z = logits / temperature
+                z = z - np.max(z, axis=1)[:, np.newaxis]
+                return np.exp(z) / np.sum(np.exp(z), axis=1)[:, np.newaxis]
+        """,
+        sample_with_temperature="""
+            def sample_with_temperature(logits, temperature, seed):
+                probs = softmax_with_temperature(logits, temperature)
+                np.random.seed(seed)
+                draws = np.zeros(len(probs), dtype=np.int32)
+                for n, p in enumerate(probs):
+                    draws[n] = np.argmax(np.random.multinomial(1, p / p.sum()))
+                return draws
+        """,
+        perplexity_from_loss="""
+            def perplexity_from_loss(mean_loss_nats):
+                return np.exp2(mean_loss_nats / np.log(2))  # 2 ** (loss in bits): the same number
+        """,
+        bits_per_char="""
+            def bits_per_char(mean_loss_nats):
+                return np.log2(np.e) * mean_loss_nats
+        """,
+        precision_recall_f1="""
+            def precision_recall_f1(y_true, y_pred, positive):
+                hit = np.count_nonzero((y_true == positive) & (y_pred == positive))
+                said = np.count_nonzero(y_pred == positive)
+                real = np.count_nonzero(y_true == positive)
+                precision = hit / said if said > 0 else 0.0
+                recall = hit / real if real > 0 else 0.0
+                if hit == 0:  # precision, recall and F1 are all 0 (or 0/0, taken as 0)
+                    return 0.0, 0.0, 0.0
+                return precision, recall, 2.0 / (1.0 / precision + 1.0 / recall)
+        """,
+        split_windows_in_time_order="""
+            def split_windows_in_time_order(series, window, horizon, train_fraction, val_fraction):
+                data = series[:, None] if series.ndim == 1 else series
+                n_train = int(len(data) * train_fraction)
+                n_val = int(len(data) * val_fraction)
+                bounds = [(0, n_train), (n_train, n_train + n_val), (n_train + n_val, len(data))]
+                result = ()
+                for lo, hi in bounds:
+                    n = hi - lo - window - horizon + 1
+                    if n <= 0:
+                        raise ValueError(f"the part [{lo}, {hi}) cannot hold a window of {window} and horizon {horizon}")
+                    index = lo + np.arange(n)[:, None] + np.arange(window)[None, :]  # (n, window)
+                    result += (data[index], data[lo + np.arange(n) + window + horizon - 1])
+                return result
+        """,
+        many_to_one_train_step="""
+            def rnn_forward(x, h0, Wx, Wh, b):
+                cache = {"h": [h0]}
+                for t in range(x.shape[1]):
+                    cache["h"].append(np.tanh(x[:, t].dot(Wx) + cache["h"][-1].dot(Wh) + b))
+                return cache
+
+            def many_to_one_train_step(x, y, h0, Wx, Wh, b, W_out, b_out, lr, max_norm):
+                N = x.shape[0]
+                cache = rnn_forward(x, h0, Wx, Wh, b)
+                last = cache["h"][-1]
+                scores = last.dot(W_out) + b_out
+                scores = scores - scores.max(axis=1, keepdims=True)
+                probs = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+                loss = np.mean(-np.log(probs[range(N), y]))
+                delta = probs.copy()
+                delta[range(N), y] -= 1
+                delta = delta / N
+                dW_out, db_out = last.T.dot(delta), delta.sum(axis=0)
+                dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
+                dh = delta.dot(W_out.T)
+                for t in reversed(range(x.shape[1])):
+                    dz = (1 - cache["h"][t + 1] ** 2) * dh
+                    dWx = dWx + x[:, t].T.dot(dz)
+                    dWh = dWh + cache["h"][t].T.dot(dz)
+                    db = db + dz.sum(axis=0)
+                    dh = dz.dot(Wh.T)
+                grads = (dWx, dWh, db, dW_out, db_out)
+                norm = np.linalg.norm(np.concatenate([g.ravel() for g in grads]))
+                if norm > max_norm:
+                    grads = tuple(g * (max_norm / norm) for g in grads)
+                return (loss,) + tuple(p - lr * g for p, g in zip((Wx, Wh, b, W_out, b_out), grads))
+        """,
+    ),
+}
+
+
 STYLES = {"ps1_rnn_forward": PS1, "ps2_bptt": PS2, "ps3_gradients": PS3, "ps4_lstm_gru": PS4,
-          "ps5_variants_attention": PS5}
+          "ps5_variants_attention": PS5, "ps6_applications": PS6}
 
 
 # ============================================================================
@@ -1114,6 +1390,10 @@ def test_styles_really_differ_from_the_solution():
     assert "astype(np.float32)" in PS4["split_dicts_float32"]["lstm_step_backward"]
     assert "return sequences  # a list of lists" in PS5["loops_float32_lists"]["rnn_greedy_decode"]
     assert "class TanhRNN" in PS5["einsum_onehot_classes"]["bidirectional_rnn_forward"]
+    assert "gumbel" in PS6["vectorised_gumbel_einsum"]["sample_with_temperature"]  # neither choice nor CDF
+    assert "np.random.seed(seed)" in PS6["legacy_random_multinomial"]["sample_with_temperature"]
+    assert "rng.choice" in PS6["loops_math_choice"]["sample_with_temperature"]
+    assert "1e-6" in PS6["vectorised_gumbel_einsum"]["many_to_one_train_step"]  # PyTorch's clipping
 
 
 # ============================================================================
