@@ -34,7 +34,10 @@ from typing import NamedTuple
 import numpy as np
 
 from . import fast as _fast
+from . import gru as _gru
 from . import layers as L
+from . import lstm as _lstm
+from . import rnn as _rnn
 from . import models as _models
 from ._validate import check_generator, check_positive_int
 from .clip import clip_grad_norm
@@ -377,6 +380,116 @@ def evaluate_loss(params, tokens, reset_every=None):
     return float(total / inputs.size)
 
 
+def carried_states(params, tokens):
+    """The state after every character of a text read as one stream from the zero state.
+
+    Args:
+        params: dict from :func:`init_language_model`; tokens: (L,) integers in 0..V-1
+
+    Returns:
+        states: tuple like a state, of (L, H) arrays: row t is the state after reading tokens[t]
+    """
+    tokens = _check_stream("tokens", tokens, vocab_size_of(params), min_length=1)
+    cell, layer = _check_state(zero_state(params, 1), params, 1)
+    x, _ = L.embedding_forward(tokens[None, :], params["W_embed"])
+    with _models._blas_limit(1):
+        h, cache, _ = _recurrent(cell, layer, x, zero_state(params, 1))
+    if cell == "lstm":
+        return (np.ascontiguousarray(h[0]), np.ascontiguousarray(cache.c[:, 0]))
+    return (np.ascontiguousarray(h[0]),)
+
+
+class Ablation(NamedTuple):
+    """What :func:`context_ablation` measures (losses in nats per character)."""
+
+    carried: float  # the whole text read with the state carried (no reset)
+    reset_zero: list  # per k of ``resets``: the state reset to zeros every k characters
+    reset_swapped: list  # per k: reset every k characters to another window's carried state
+    by_history_zero: np.ndarray  # (window,) loss of the prediction after j = 1..window characters, from zeros
+    by_history_swapped: np.ndarray  # (window,) the same from another window's carried state
+    by_history_carried: np.ndarray  # (window,) the same predictions with the state carried
+
+
+def _window_loss(params, inputs, targets, state):
+    """Losses (W, k) of windows inputs/targets (W, k) read from ``state`` (a tuple of (W, H))."""
+    scores, _ = chunk_scores(params, inputs, state)
+    return -np.take_along_axis(L.log_softmax(scores), targets[..., None], axis=2)[..., 0]
+
+
+def context_ablation(params, tokens, resets, window, stride, rng):
+    """How much of its history a model uses: its loss when older history is taken away.
+
+    One pass over the text with the state carried gives the reference: every character's loss
+    and every state (:func:`carried_states`). Then two measurements, each from two kinds of fresh
+    state, the zero state and the carried state at the start of *another* window (drawn by a
+    random permutation of the windows; "swapped"):
+
+    - reset every k: the text cut into windows of k characters, each read from a fresh state
+      (with zeros this is ``evaluate_loss(params, tokens, reset_every=k)``); every k predicts the
+      same L - 1 characters, a prediction with between 1 and k characters of history;
+    - by history: windows of ``window`` characters beginning every ``stride`` characters (they may
+      overlap), read from a fresh state; the loss of the j-th prediction of a window (made after
+      j characters) averaged over the windows, next to the same predictions with the state carried.
+
+    The zero state is one the model rarely meets in training (at the start of an epoch only); a
+    swapped state is a usual one that holds the wrong history. Where both agree, the result is not
+    an artefact of either.
+
+    Args:
+        params: dict from :func:`init_language_model`; tokens: (L,) integers in 0..V-1, L > window + 1
+        resets: sequence of ints k >= 1 (``None`` entries mean no reset: the carried loss)
+        window: int >= 1; stride: int >= 1; rng: numpy Generator (the permutations, in the order
+        of ``resets``, then the one of the by-history windows)
+
+    Returns:
+        :class:`Ablation`
+    """
+    tokens = _check_stream("tokens", tokens, vocab_size_of(params))
+    check_positive_int("window", window)
+    check_positive_int("stride", stride)
+    rng = check_generator(rng)
+    if tokens.size <= window + 1:
+        raise ValueError(f"tokens must be longer than window + 1 = {window + 1}, got shape {tokens.shape}")
+    inputs, targets = tokens[:-1], tokens[1:]
+    n = inputs.size
+    with _models._blas_limit(1):
+        states = carried_states(params, inputs)  # row t: after reading inputs[t]
+        per_token = -np.take_along_axis(L.log_softmax(states[0] @ params["W_out"] + params["b_out"]),
+                                        targets[:, None], axis=1)[:, 0]  # (n,)
+        before = [np.vstack([np.zeros((1, s.shape[1]), s.dtype), s[:-1]]) for s in states]  # state before t
+
+        def fresh(starts, kind, order=None):
+            if kind == "zero":
+                return zero_state(params, starts.size)
+            return tuple(b[starts[order]] for b in before)
+
+        reset_zero, reset_swapped = [], []
+        for k in resets:
+            check_positive_int("reset_every", k, allow_none=True)
+            if k is None or k >= n:
+                reset_zero.append(float(per_token.mean()))
+                reset_swapped.append(float(per_token.mean()))
+                continue
+            starts = np.arange(0, n, k)
+            order = rng.permutation(starts.size)
+            full = n // k
+            for kind, out in (("zero", reset_zero), ("swapped", reset_swapped)):
+                state = fresh(starts, kind, order)
+                total = _window_loss(params, inputs[:full * k].reshape(full, k), targets[:full * k].reshape(full, k),
+                                     tuple(s[:full] for s in state)).sum()
+                if full < starts.size:
+                    total += _window_loss(params, inputs[full * k:][None, :], targets[full * k:][None, :],
+                                          tuple(s[full:] for s in state)).sum()
+                out.append(float(total / n))
+        starts = np.arange(0, n - window + 1, stride)
+        rows = starts[:, None] + np.arange(window)  # (W, window)
+        order = rng.permutation(starts.size)
+        by_history = {kind: _window_loss(params, inputs[rows], targets[rows], fresh(starts, kind, order)).mean(axis=0)
+                      for kind in ("zero", "swapped")}
+    return Ablation(float(per_token.mean()), reset_zero, reset_swapped, by_history["zero"], by_history["swapped"],
+                    per_token[rows].mean(axis=0))
+
+
 # ----------------------------------------------------------------------------
 # Sampling and generation
 # ----------------------------------------------------------------------------
@@ -422,11 +535,22 @@ def _encode_prime(prime_text, chars):
     return np.array([index[c] for c in prime_text], dtype=np.int64)
 
 
+def _step(cell, layer, x, state):
+    """One step of the cell (the teaching step functions of chapters 1 and 4): x (N, E) -> new state."""
+    if cell == "lstm":
+        h, c, _ = _lstm.lstm_step_forward(x, state[0], state[1], layer["Wx"], layer["Wh"], layer["b"])
+        return (h, c)
+    if cell == "gru":
+        return (_gru.gru_step_forward(x, state[0], layer["Wx"], layer["Wh"], layer["bx"], layer["bh"])[0],)
+    return (_rnn.rnn_step_forward(x, state[0], layer["Wx"], layer["Wh"], layer["b"])[0],)
+
+
 def generate(params, prime_text, length, temperature, rng, chars):
     """Text written by a language model after a prime, one sampled character at a time.
 
     The prime is read first (its state is the start); then each step samples a character from
-    the model's scores with :func:`sample_with_temperature` and reads it.
+    the model's scores with :func:`sample_with_temperature` and reads it (one step of the cell,
+    ``rnncourse.rnn.rnn_step_forward``, ``gru.gru_step_forward`` or ``lstm.lstm_step_forward``).
 
     Args:
         params: dict from :func:`init_language_model`
@@ -444,13 +568,17 @@ def generate(params, prime_text, length, temperature, rng, chars):
     check_positive_int("length", length)
     _check_positive_float("temperature", temperature)
     check_generator(rng)
+    layer, cell = _layer(params)
+    W_embed, W_out, b_out = params["W_embed"], params["W_out"], params["b_out"]
     written = []
     with _models._blas_limit(1):
         scores, state = chunk_scores(params, prime[None, :], zero_state(params, 1))
+        scores = scores[:, -1]  # (1, V)
         for _ in range(length):
-            token = sample_with_temperature(scores[:, -1], temperature, rng)  # (1,)
+            token = sample_with_temperature(scores, temperature, rng)  # (1,)
             written.append(int(token[0]))
-            scores, state = chunk_scores(params, token[None, :], state)
+            state = _step(cell, layer, W_embed[token], state)
+            scores = state[0] @ W_out + b_out
     return "".join(chars[t] for t in written)
 
 
@@ -594,12 +722,12 @@ def ngram_log_loss(train_tokens, test_tokens, order, vocab_size, alpha):
     return ngram_loss(fit_ngram(train_tokens, order, vocab_size), test_tokens, alpha)
 
 
-def ngram_generate(model, prime_tokens, length, alpha, rng):
-    """Characters sampled from an n-gram model after a prime (temperature 1).
+def ngram_generate(model, prime_tokens, length, alpha, rng, temperature=1.0):
+    """Characters sampled from an n-gram model after a prime, with :func:`sample_with_temperature`.
 
     Args:
         model: :class:`NGramModel`; prime_tokens: (m,) integers, m >= 0; length: int >= 1;
-        alpha: float > 0; rng: numpy Generator
+        alpha: float > 0; rng: numpy Generator; temperature: float > 0 (applied to the log-probabilities)
 
     Returns:
         tokens: (length,) int64, the written characters
@@ -611,7 +739,7 @@ def ngram_generate(model, prime_tokens, length, alpha, rng):
     written = []
     for _ in range(length):
         probs = ngram_next_probabilities(model, np.array(history[-(model.order - 1):] if model.order > 1 else []), alpha)
-        token = int(sample_with_temperature(np.log(probs)[None, :], 1.0, rng)[0])
+        token = int(sample_with_temperature(np.log(probs)[None, :], temperature, rng)[0])
         written.append(token)
         history.append(token)
     return np.array(written, dtype=np.int64)

@@ -213,3 +213,54 @@ def test_torch_model_trains_by_the_same_truncated_bptt():
     again, _ = lm.train_torch_language_model("gru", tokens, V, 4, 16, 4, 8, 1, 0.05, seed=0, verbose=False)
     first, _ = lm.train_torch_language_model("gru", tokens, V, 4, 16, 4, 8, 1, 0.05, seed=0, verbose=False)
     assert lm.torch_evaluate_loss(again, tokens) == lm.torch_evaluate_loss(first, tokens)  # seeded
+
+
+def test_context_ablation_by_hand():
+    params = lm.init_language_model(V, 3, 5, np.random.default_rng(19), "lstm")
+    tokens = _stream(37, seed=20)
+    states = lm.carried_states(params, tokens[:-1])
+    _, last = lm.chunk_scores(params, tokens[None, :-1], lm.zero_state(params, 1))
+    np.testing.assert_allclose(states[0][-1], last[0][0])
+    np.testing.assert_allclose(states[1][-1], last[1][0])
+    out = lm.context_ablation(params, tokens, [1, 5, None], 4, 10, np.random.default_rng(21))
+    assert out.carried == pytest.approx(lm.evaluate_loss(params, tokens), rel=1e-10)
+    np.testing.assert_allclose(out.reset_zero, [lm.evaluate_loss(params, tokens, reset_every=k) for k in (1, 5, None)],
+                               rtol=1e-10)
+    assert out.reset_swapped[2] == out.carried
+
+    def from_state(begin, end, start):
+        """Losses of tokens[begin+1 : end+1] read from the carried state before position ``start``."""
+        state = lm.zero_state(params, 1) if start == 0 else (states[0][start - 1][None], states[1][start - 1][None])
+        s, _ = lm.chunk_scores(params, tokens[None, begin:end], state)
+        log_p = s[0] - np.log(np.exp(s[0]).sum(axis=1, keepdims=True))
+        return -log_p[np.arange(end - begin), tokens[begin + 1:end + 1]]
+
+    rng = np.random.default_rng(21)
+    rng.permutation(36)  # the permutation drawn for k = 1 (36 windows)
+    order = rng.permutation(8)  # the one for k = 5: 8 windows, the last of one character
+    total = sum(from_state(5 * j, min(5 * j + 5, 36), 5 * order[j]).sum() for j in range(8))
+    assert out.reset_swapped[1] == pytest.approx(total / 36, rel=1e-10)
+    # by history: windows of 4 at 0, 10, 20, 30 (36 inputs), from zeros, from swapped states, carried
+    starts = [0, 10, 20, 30]
+    zero = np.mean([from_state(b, b + 4, 0) for b in starts], axis=0)  # start 0: the zero state
+    np.testing.assert_allclose(out.by_history_zero, zero, rtol=1e-10)
+    order = rng.permutation(4)
+    swapped = np.mean([from_state(b, b + 4, starts[order[i]]) for i, b in enumerate(starts)], axis=0)
+    np.testing.assert_allclose(out.by_history_swapped, swapped, rtol=1e-10)
+    carried = np.mean([from_state(0, 36, 0)[b:b + 4] for b in starts], axis=0)
+    np.testing.assert_allclose(out.by_history_carried, carried, rtol=1e-10)
+    with pytest.raises(ValueError, match="longer than window"):
+        lm.context_ablation(params, tokens, [1], 40, 1, np.random.default_rng(0))
+
+
+def test_generate_steps_like_the_sequence_forward():
+    """At a tiny temperature generate writes the argmax continuation that chunk_scores computes."""
+    chars = list("abcdefg")
+    for cell in ("rnn", "gru", "lstm"):
+        params = lm.init_language_model(V, 3, 6, np.random.default_rng(24), cell)
+        text = lm.generate(params, "abc", 12, 1e-6, np.random.default_rng(0), chars)
+        tokens = [0, 1, 2]
+        for _ in range(12):
+            scores, _ = lm.chunk_scores(params, np.array([tokens]), lm.zero_state(params, 1))
+            tokens.append(int(scores[0, -1].argmax()))
+        assert text == "".join(chars[t] for t in tokens[3:]), cell
