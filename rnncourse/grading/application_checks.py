@@ -49,7 +49,9 @@ STEP_SIZES = ((4, 5, 3, 4, 3),)  # (N, T, D, H, C)
 # ----------------------------------------------------------------------------
 
 def _softmax_with_temperature(logits, temperature):
-    """The reference: softmax(logits / temperature) over the last axis, (N, V)."""
+    """The reference: softmax(logits / temperature) over the last axis, (N, V); ValueError unless temperature > 0."""
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature!r}")
     return np.exp(layers.log_softmax(np.asarray(logits, dtype=np.float64) / temperature))
 
 
