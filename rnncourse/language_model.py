@@ -14,7 +14,9 @@ character-level language model of Karpathy's char-rnn and of Sutskever, Martens 
   (:func:`loss_and_grads`); :func:`train_language_model` steps Adam with the gradients' global
   norm clipped and prints one line of progress per group of chunks;
 - evaluation in nats per character with the state carried over a whole held-out text, or reset
-  every ``k`` characters (:func:`evaluate_loss`, the context ablation);
+  every ``k`` characters (:func:`evaluate_loss`); the context ablation (:func:`context_ablation`:
+  the loss when the history older than k characters is replaced by zeros or by another passage's
+  state);
 - sampling: :func:`sample_with_temperature` (one character per row from softmax(logits / T))
   and :func:`generate` (text from a prime);
 - baselines: add-alpha smoothed n-gram models (:func:`fit_ngram`, :func:`ngram_next_probabilities`,
