@@ -108,9 +108,11 @@ NAMES = tuple(GOOD)
 
 # The references the checks refuse (the sampler's is the good sampler's statistics: no reference draw exists).
 REFERENCES = {
-    "softmax_with_temperature": ac._softmax_with_temperature,
-    "precision_recall_f1": ac._precision_recall_f1,
-    "split_windows_in_time_order": ac._split_windows_in_time_order,
+    "softmax_with_temperature": ac.softmax_with_temperature,
+    "perplexity_from_loss": ac.perplexity_from_loss,
+    "bits_per_char": ac.bits_per_char,
+    "precision_recall_f1": ac.precision_recall_f1,
+    "split_windows_in_time_order": ac.split_windows_in_time_order,
     "many_to_one_train_step": models.many_to_one_train_step,
 }
 
@@ -298,7 +300,7 @@ def test_sampler_cases_have_power():
     logits = case.args[0]
     top2 = np.sort(logits[0])[-2:]
     assert top2[1] - top2[0] >= 0.5  # a clear argmax at a small temperature
-    probs = ac._softmax_with_temperature(logits[:1], 1.0)[0]
+    probs = ac.softmax_with_temperature(logits[:1], 1.0)[0]
     assert probs.max() < 0.6 and np.sort(probs)[-2] > 0.1  # at temperature 1 no token dominates
 
 

@@ -45,17 +45,28 @@ STEP_SIZES = ((4, 5, 3, 4, 3),)  # (N, T, D, H, C)
 
 
 # ----------------------------------------------------------------------------
-# References (private: the package's own versions are registered below as well)
+# References with the assignment's signatures (not exported; registered, so that a submission
+# may neither be nor call them)
 # ----------------------------------------------------------------------------
 
-def _softmax_with_temperature(logits, temperature):
+def softmax_with_temperature(logits, temperature):
     """The reference: softmax(logits / temperature) over the last axis, (N, V); ValueError unless temperature > 0."""
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature!r}")
     return np.exp(layers.log_softmax(np.asarray(logits, dtype=np.float64) / temperature))
 
 
-def _precision_recall_f1(y_true, y_pred, positive):
+def perplexity_from_loss(mean_loss_nats):
+    """The reference: the perplexity exp(mean_loss_nats) of a mean loss in nats (a float)."""
+    return float(np.exp(mean_loss_nats))
+
+
+def bits_per_char(mean_loss_nats):
+    """The reference: a mean loss in nats per character in bits per character (a float)."""
+    return float(mean_loss_nats / np.log(2))
+
+
+def precision_recall_f1(y_true, y_pred, positive):
     """The reference: (precision, recall, F1) of class ``positive``; a ratio with denominator 0 is 0.0."""
     true, pred = np.asarray(y_true) == positive, np.asarray(y_pred) == positive
     tp = int(np.sum(true & pred))
@@ -79,7 +90,7 @@ def _split_boundaries(T, train_fraction, val_fraction):
     return int(T * train_fraction), int(T * val_fraction)
 
 
-def _split_windows_in_time_order(series, window, horizon, train_fraction, val_fraction):
+def split_windows_in_time_order(series, window, horizon, train_fraction, val_fraction):
     """The reference: split the series in time order first, then window each part alone."""
     series = np.asarray(series, dtype=np.float64)
     series = series[:, None] if series.ndim == 1 else series
@@ -93,7 +104,8 @@ def _split_windows_in_time_order(series, window, horizon, train_fraction, val_fr
 
 
 register_references(
-    _softmax_with_temperature, _precision_recall_f1, _split_windows_in_time_order, layers.log_softmax,
+    softmax_with_temperature, perplexity_from_loss, bits_per_char, precision_recall_f1, split_windows_in_time_order,
+    layers.log_softmax,
     models.many_to_one_train_step, models.many_to_one_loss_and_grads,
 )
 
@@ -167,14 +179,14 @@ def _overflow_hint(largest):
 
 def _judge_softmax_with_temperature(case, result):
     logits, temperature = case.args
-    expected = _softmax_with_temperature(logits, temperature)
+    expected = softmax_with_temperature(logits, temperature)
     problem = output_error(case.function, case.label, "probs", result, expected)
     if problem and problem_kind(problem) == "value":
         finding = _first_match(result, [
-            (_softmax_with_temperature(logits * temperature, 1.0),
+            (softmax_with_temperature(logits * temperature, 1.0),
              f"Your probabilities equal softmax(logits * temperature): with temperature = {temperature:g} the "
              "logits must be divided by it (a small temperature sharpens, a large one flattens)."),
-            (_softmax_with_temperature(logits, 1.0), "Your probabilities equal softmax(logits): the temperature "
+            (softmax_with_temperature(logits, 1.0), "Your probabilities equal softmax(logits): the temperature "
                                                      "is not used."),
             (np.exp(layers.log_softmax(logits.T / temperature)).T,
              "Your probabilities sum to 1 down each column (over the N rows), not along each row (over V)."),
@@ -239,7 +251,7 @@ def _frequency_problems(draws, logits, temperature, blocks, n):
     """[(row r, token v, frequency, probability, tolerance)] where the draws stray too far."""
     strays = []
     for r in range(blocks):
-        probs = _softmax_with_temperature(logits[r * n:r * n + 1], temperature)[0]
+        probs = softmax_with_temperature(logits[r * n:r * n + 1], temperature)[0]
         counts = np.bincount(draws[r * n:(r + 1) * n], minlength=len(probs))
         for v, (count, p) in enumerate(zip(counts, probs)):
             tolerance = Z_SCORE * np.sqrt(max(p * (1 - p), 1.0 / n) / n)
@@ -338,7 +350,7 @@ def check_sample_with_temperature(fn, seed=0, sizes=SAMPLER_SIZES, temperatures=
 
 def _judge_perplexity_from_loss(case, result):
     (loss,) = case.args
-    problem = _scalar_problem(case, "perplexity", result, np.exp(loss))
+    problem = _scalar_problem(case, "perplexity", result, perplexity_from_loss(loss))
     if problem and problem_kind(problem) == "value":
         finding = _first_match(result, [
             (2.0 ** loss, "Your value equals 2 ** loss: the loss is in nats (natural logarithm), not in bits."),
@@ -354,7 +366,7 @@ def _judge_perplexity_from_loss(case, result):
 
 def _judge_bits_per_char(case, result):
     (loss,) = case.args
-    problem = _scalar_problem(case, "bits", result, loss / np.log(2))
+    problem = _scalar_problem(case, "bits", result, bits_per_char(loss))
     if problem and problem_kind(problem) == "value":
         finding = _first_match(result, [
             (loss * np.log(2), "Your value equals loss * ln 2: a nat is 1 / ln 2 = 1.44 bits, so divide."),
@@ -410,7 +422,7 @@ SPECIAL_LABELS = {
 
 def _judge_precision_recall_f1(case, result):
     y_true, y_pred, positive = case.args
-    expected = dict(zip(METRIC_OUTPUTS, _precision_recall_f1(y_true, y_pred, positive)))
+    expected = dict(zip(METRIC_OUTPUTS, precision_recall_f1(y_true, y_pred, positive)))
     got = dict(zip(METRIC_OUTPUTS, _unpack(result, case.function, METRIC_OUTPUTS)))
     problems = [(k, p) for k in METRIC_OUTPUTS if (p := _scalar_problem(case, k, got[k], expected[k]))]
     wrong = {k for k, p in problems if problem_kind(p) == "value"}
@@ -422,7 +434,7 @@ def _judge_precision_recall_f1(case, result):
         problems = _with_finding(problems, "f1", "Your F1 equals the arithmetic mean of precision and recall; F1 "
                                                  "is their harmonic mean.")
     if wrong and positive != 1 and all(_same(got[k], v) for k, v in zip(
-            METRIC_OUTPUTS, _precision_recall_f1((np.asarray(y_true) == 1) * 1, (np.asarray(y_pred) == 1) * 1, 1))):
+            METRIC_OUTPUTS, precision_recall_f1((np.asarray(y_true) == 1) * 1, (np.asarray(y_pred) == 1) * 1, 1))):
         problems = [(k, p.plus(f" Your values are those of class 1; this case asks for positive={positive}.")
                      if k in wrong else p) for k, p in problems]
     zero = ("a ratio whose denominator is 0 (no predicted positives for precision, no true positives for recall, "
@@ -512,7 +524,7 @@ def _window_findings(got, series, window, horizon, train_fraction, val_fraction)
 
 
 def _judge_split_windows(case, result):
-    expected = dict(zip(WINDOW_OUTPUTS, _split_windows_in_time_order(*case.args)))
+    expected = dict(zip(WINDOW_OUTPUTS, split_windows_in_time_order(*case.args)))
     got = dict(zip(WINDOW_OUTPUTS, _unpack(result, case.function, WINDOW_OUTPUTS)))
     problems = [(k, p) for k in WINDOW_OUTPUTS
                 if (p := output_error(case.function, case.label, k, got[k], expected[k]))]
