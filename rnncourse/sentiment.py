@@ -217,8 +217,9 @@ def logistic_loss_and_grads(params, batch, l2=0.0):
     loss = np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * l2 * np.sum(params["W"] ** 2)
     dz = (0.5 * (1.0 + np.tanh(0.5 * z)) - y) / y.size  # (N,)
     mask = L.length_mask(lengths, tokens.shape[1])
-    dW = np.zeros_like(params["W"])
-    np.add.at(dW, tokens[mask], np.broadcast_to(dz[:, None], tokens.shape)[mask])
+    # dW[v] = sum of dz over every real occurrence of word v (bincount adds repeated words)
+    dW = np.bincount(tokens[mask], weights=np.broadcast_to(dz[:, None], tokens.shape)[mask],
+                     minlength=params["W"].shape[0])
     return float(loss), {"W": dW + l2 * params["W"], "b": np.array([dz.sum()])}
 
 
