@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 
-from rnncourse import grading, models
+from rnncourse import data, grading, language_model, metrics, models
 from rnncourse.autograde import grade, sandbox
 from rnncourse.autograde.sandboxed import protocol
 from rnncourse.grading import application_checks as ac
@@ -56,8 +56,8 @@ def good_precision_recall_f1(y_true, y_pred, positive):
 
 def good_split_windows_in_time_order(series, window, horizon, train_fraction, val_fraction):
     series = series.reshape(len(series), -1)
-    a = int(len(series) * train_fraction)
-    b = a + int(len(series) * val_fraction)
+    a = round(len(series) * train_fraction)
+    b = round(len(series) * (train_fraction + val_fraction))
     out = []
     for part in (series[:a], series[a:b], series[b:]):
         n = len(part) - window - horizon + 1
@@ -125,7 +125,7 @@ EXTRA_KWARGS = {
     "perplexity_from_loss": ({"losses": (0.0, 1e-9, 30.0)},),
     "bits_per_char": ({"losses": (0.0, 1e-9, 30.0)},),
     "precision_recall_f1": ({"sizes": (), "special": tuple(ac.SPECIAL_LABELS)}, {"n_classes": 3, "positive": 2}),
-    "split_windows_in_time_order": ({"sizes": ((50, 5, 3, 0.5, 0.25, 2), (16, 3, 1, 0.5, 0.25, 0))},
+    "split_windows_in_time_order": ({"sizes": ((50, 5, 3, 0.5, 0.3, 2), (16, 3, 1, 0.5, 0.25, 0), (33, 2, 2, 0.6, 0.2, 1))},
                                     {"too_short": ((20, 4, 2, 0.6, 0.3, 0),)}),
     "many_to_one_train_step": ({"lr": 0.5, "max_norm": 0.2}, {"sizes": ((1, 1, 1, 1, 2),)}),
 }
@@ -187,6 +187,20 @@ def test_reference_output_passes_and_reference_is_refused(name):
 
     message = failure(name, wrapper)
     assert "calls the reference implementation" in message, message
+
+
+@pytest.mark.parametrize("name, wrapper", [
+    ("sample_with_temperature",
+     lambda logits, t, seed: language_model.sample_with_temperature(logits, t, np.random.default_rng(seed))),
+    ("perplexity_from_loss", lambda loss: metrics.perplexity(loss)),
+    ("bits_per_char", lambda loss: metrics.bits_per_char(loss)),
+    ("precision_recall_f1", lambda y_true, y_pred, positive: metrics.precision_recall_f1(y_true, y_pred, positive)),
+    ("split_windows_in_time_order", lambda *args: tuple(data.split_windows_in_time_order(*args).values())),
+    ("many_to_one_train_step", lambda *args: models.many_to_one_train_step(*args)),
+])
+def test_the_chapter_modules_references_are_refused(name, wrapper):
+    message = failure(name, wrapper)
+    assert "calls the reference implementation rnncourse." in message, message
 
 
 def test_layers_log_softmax_is_refused_inside_a_submission():
@@ -379,6 +393,21 @@ def test_metric_bugs():
 
     message = failure("precision_recall_f1", always_class_one, n_classes=3, positive=2)
     assert "those of class 1" in message
+
+
+def test_window_boundaries_are_rounded_to_the_nearest_step():
+    def floored(series, window, horizon, train_fraction, val_fraction):
+        S = series.reshape(len(series), -1)
+        a = int(len(S) * train_fraction)
+        b = a + int(len(S) * val_fraction)
+        out = []
+        for part in (S[:a], S[a:b], S[b:]):
+            n = len(part) - window - horizon + 1
+            out += [np.array([part[i:i + window] for i in range(n)]), part[window + horizon - 1:]]
+        return tuple(out)
+
+    message = failure("split_windows_in_time_order", floored, sizes=((33, 2, 2, 0.6, 0.2, 1),))
+    assert "cut at steps 19 and 25" in message and "= 20 and" in message and "= 26, rounded" in message, message
 
 
 def test_window_bugs():

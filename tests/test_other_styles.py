@@ -1096,8 +1096,8 @@ PS6 = {
 
             def split_windows_in_time_order(series, window, horizon, train_fraction, val_fraction):
                 rows = [list(np.atleast_1d(value)) for value in series]
-                first = int(len(rows) * train_fraction)
-                second = first + int(len(rows) * val_fraction)
+                first = round(len(rows) * train_fraction)
+                second = round(len(rows) * (train_fraction + val_fraction))
                 out = []
                 for part in (rows[:first], rows[first:second], rows[second:]):
                     if len(part) - window - horizon + 1 < 1:
@@ -1179,8 +1179,8 @@ PS6 = {
             def split_windows_in_time_order(series, window, horizon, train_fraction, val_fraction):
                 series = series.reshape(len(series), -1)
                 T = len(series)
-                edges = np.cumsum([0, int(T * train_fraction), int(T * val_fraction)])
-                parts = np.split(series, edges[1:])
+                edges = np.rint([T * train_fraction, T * (train_fraction + val_fraction)]).astype(int)
+                parts = np.split(series, edges)
                 if min(len(p) for p in parts) < window + horizon:
                     raise ValueError(f"window + horizon = {window + horizon} does not fit in every part")
                 arrays = []
@@ -1259,9 +1259,9 @@ PS6 = {
         split_windows_in_time_order="""
             def split_windows_in_time_order(series, window, horizon, train_fraction, val_fraction):
                 data = series[:, None] if series.ndim == 1 else series
-                n_train = int(len(data) * train_fraction)
-                n_val = int(len(data) * val_fraction)
-                bounds = [(0, n_train), (n_train, n_train + n_val), (n_train + n_val, len(data))]
+                n_train = int(len(data) * train_fraction + 0.5)  # rounded half up (no step count here ends in .5)
+                n_seen = int(len(data) * (train_fraction + val_fraction) + 0.5)
+                bounds = [(0, n_train), (n_train, n_seen), (n_seen, len(data))]
                 result = ()
                 for lo, hi in bounds:
                     n = hi - lo - window - horizon + 1

@@ -19,7 +19,7 @@ the sandboxed grader. Three kinds of judging are used:
 """
 import numpy as np
 
-from .. import clip, gradcheck, layers, models
+from .. import clip, data, gradcheck, language_model, layers, metrics, models
 from .core import (
     TOLERANCE, Case, Problem, Raised, _fail_if_any, _unpack, output_error, problem_kind, register_references,
     run_cases,
@@ -57,23 +57,19 @@ def softmax_with_temperature(logits, temperature):
 
 
 def perplexity_from_loss(mean_loss_nats):
-    """The reference: the perplexity exp(mean_loss_nats) of a mean loss in nats (a float)."""
-    return float(np.exp(mean_loss_nats))
+    """The reference: :func:`rnncourse.metrics.perplexity`, exp(mean_loss_nats) (a float)."""
+    return metrics.perplexity(mean_loss_nats)
 
 
 def bits_per_char(mean_loss_nats):
-    """The reference: a mean loss in nats per character in bits per character (a float)."""
-    return float(mean_loss_nats / np.log(2))
+    """The reference: :func:`rnncourse.metrics.bits_per_char`, mean_loss_nats / ln 2 (a float)."""
+    return metrics.bits_per_char(mean_loss_nats)
 
 
 def precision_recall_f1(y_true, y_pred, positive):
-    """The reference: (precision, recall, F1) of class ``positive``; a ratio with denominator 0 is 0.0."""
-    true, pred = np.asarray(y_true) == positive, np.asarray(y_pred) == positive
-    tp = int(np.sum(true & pred))
-    precision = tp / int(pred.sum()) if pred.sum() else 0.0
-    recall = tp / int(true.sum()) if true.sum() else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return float(precision), float(recall), float(f1)
+    """The reference: :func:`rnncourse.metrics.precision_recall_f1` of class ``positive``, a ratio
+    with denominator 0 being 0.0; returns (precision, recall, f1)."""
+    return metrics.precision_recall_f1(y_true, y_pred, positive)
 
 
 def _windows(part, window, horizon):
@@ -85,27 +81,18 @@ def _windows(part, window, horizon):
     return X, y
 
 
-def _split_boundaries(T, train_fraction, val_fraction):
-    """(n_train, n_val) of a series of T steps: each rounded down, the test part gets the rest."""
-    return int(T * train_fraction), int(T * val_fraction)
-
-
 def split_windows_in_time_order(series, window, horizon, train_fraction, val_fraction):
-    """The reference: split the series in time order first, then window each part alone."""
-    series = np.asarray(series, dtype=np.float64)
-    series = series[:, None] if series.ndim == 1 else series
-    n_train, n_val = _split_boundaries(len(series), train_fraction, val_fraction)
-    parts = (series[:n_train], series[n_train:n_train + n_val], series[n_train + n_val:])
-    for name, part in zip(("training", "validation", "test"), parts):
-        if len(part) < window + horizon:
-            raise ValueError(f"the {name} part has {len(part)} steps, fewer than window + horizon = "
-                             f"{window + horizon}: it cannot hold one window")
-    return tuple(array for part in parts for array in _windows(part, window, horizon))
+    """The reference: :func:`rnncourse.data.split_windows_in_time_order` (the series cut in time order at
+    ``round(T * train_fraction)`` and ``round(T * (train_fraction + val_fraction))``, each part windowed
+    alone), as the tuple (X_train, y_train, X_val, y_val, X_test, y_test)."""
+    parts = data.split_windows_in_time_order(series, window, horizon, train_fraction, val_fraction)
+    return tuple(parts[name] for name in ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test"))
 
 
 register_references(
     softmax_with_temperature, perplexity_from_loss, bits_per_char, precision_recall_f1, split_windows_in_time_order,
-    layers.log_softmax,
+    layers.log_softmax, language_model.sample_with_temperature, metrics.perplexity, metrics.bits_per_char,
+    metrics.precision_recall_f1, data.make_windows, data.time_split_boundaries, data.split_windows_in_time_order,
     models.many_to_one_train_step, models.many_to_one_loss_and_grads,
 )
 
@@ -493,15 +480,26 @@ def _window_findings(got, series, window, horizon, train_fraction, val_fraction)
     S = np.asarray(series, dtype=np.float64)
     S = S[:, None] if S.ndim == 1 else S
     T = len(S)
-    n_train, n_val = _split_boundaries(T, train_fraction, val_fraction)
+    train_end, val_end = data.time_split_boundaries(T, train_fraction, val_fraction)
     X_all, y_all = _windows(S, window, horizon)
     n = len(X_all)
     windows_first = (X_all[:int(n * train_fraction)], y_all[:int(n * train_fraction)])
-    if _same(got["X_train"], windows_first[0]) and _same(got["y_train"], windows_first[1]) and n_train < T:
+    if _same(got["X_train"], windows_first[0]) and _same(got["y_train"], windows_first[1]) and train_end < T:
         return ("Your training windows are the first windows of the whole series: windowing first and splitting "
                 "the windows lets the last training windows read values, and predict targets, from the "
                 "validation span (leakage). Split the series first, then window each part.")
-    parts = (S[:n_train], S[n_train:n_train + n_val], S[n_train + n_val:])
+    # Boundaries rounded down somewhere (int instead of round, or the validation length rounded on its own).
+    starts = {int(T * train_fraction), train_end}
+    cuts = {(a, b) for a in starts for b in (int(T * (train_fraction + val_fraction)), a + int(T * val_fraction),
+                                             a + round(T * val_fraction), val_end)} - {(train_end, val_end)}
+    for a, b in sorted(cuts):
+        if all(stop - start >= window + horizon for start, stop in ((0, a), (a, b), (b, T))):
+            windows = [w for p in (S[:a], S[a:b], S[b:]) for w in _windows(p, window, horizon)]
+            if all(_same(got[k], v) for k, v in zip(WINDOW_OUTPUTS, windows)):
+                return (f"Your parts are cut at steps {a} and {b}; the boundaries are round(T * train_fraction) = "
+                        f"{train_end} and round(T * (train_fraction + val_fraction)) = {val_end}, rounded to the "
+                        "nearest step (int() rounds down).")
+    parts = (S[:train_end], S[train_end:val_end], S[val_end:])
     expected = [a for p in parts for a in _windows(p, window, horizon)]
     if all(_same(got[y], X[:, -1]) for y, X in zip(WINDOW_OUTPUTS[1::2], expected[0::2])):
         return ("Your targets equal the last value of each window: the target lies horizon = "
@@ -537,9 +535,9 @@ def _judge_split_windows(case, result):
              "D = 1. A part of L steps holds L - window - horizon + 1 windows.")
     hints = {}
     for k in WINDOW_OUTPUTS:
-        hints[k] = ("split the series at n_train = int(T * train_fraction) and n_train + n_val (n_val = "
-                    "int(T * val_fraction)) first; then window each part on its own, in time order: window i of a "
-                    "part is part[i : i + window], its target part[i + window + horizon - 1].")
+        hints[k] = ("cut the series first, at round(T * train_fraction) and round(T * (train_fraction + "
+                    "val_fraction)); then window each part on its own, in time order: window i of a part is "
+                    "part[i : i + window], its target part[i + window + horizon - 1].")
         hints[(k, "shape")] = shape
     _fail_if_any(problems, hints)
 

@@ -28,7 +28,7 @@ def bug(student, old, new, *failing):
     return student, old, new, must_fail, TEST_CELLS - must_fail
 
 
-SPLIT_TAIL = """    parts = [series[:n_train], series[n_train:n_train + n_val], series[n_train + n_val:]]
+SPLIT_TAIL = """    parts = [series[:train_end], series[train_end:val_end], series[val_end:]]
     result = []
     for name, part in zip(["training", "validation", "test"], parts):
         if len(part) < window + horizon:
@@ -73,6 +73,10 @@ BUGS = [
         "precision = true_positive / predicted_positive if predicted_positive > 0 else 0.0",
         "precision = true_positive / predicted_positive",
         "precision_recall_f1:zero_division", "precision_recall_f1:hidden"),
+    # The training boundary rounded down (int) instead of to the nearest step: right wherever both agree (the
+    # main, multivariate and hidden cases), wrong in the edge case whose boundary is 33 * 0.6 = 19.8.
+    bug("bug_boundary_rounded_down", "train_end = round(T * train_fraction)", "train_end = int(T * train_fraction)",
+        "split_windows_in_time_order:edges"),
     # Windows made from the whole series, then split by count: training windows reach into the validation span.
     bug("bug_windows_before_split", SPLIT_TAIL,
         "    X, y = make_windows(series, window, horizon)\n"
