@@ -299,7 +299,7 @@ def regressor_loss_and_grads(params, batch, fast=True):
 
 def train_regressor(cell, X_train, y_train, X_val, y_val, hidden_size, epochs, seed, lr=0.01,
                     batch_size=32, max_norm=1.0, fast=True):
-    """Train a recurrent regressor with :func:`rnncourse.models.train`, keeping the best epoch.
+    """Train a recurrent regressor with :func:`rnncourse.models.train`, keeping the best epoch (``keep_best="min"``).
 
     Adam with the gradient norm clipped to ``max_norm``, shuffled minibatches; after every epoch
     the validation MSE is measured and the parameters of the epoch with the lowest one are kept
@@ -314,7 +314,7 @@ def train_regressor(cell, X_train, y_train, X_val, y_val, hidden_size, epochs, s
 
     Returns:
         params: the parameters of the best epoch
-        history: ``models.train``'s history (``eval`` is the validation MSE) plus ``best_epoch``
+        history: ``models.train``'s history (``eval`` is the validation MSE, ``best_epoch`` 1-based)
     """
     X_train = _windows("X_train", X_train)
     y_train = _targets_of("y_train", y_train, X_train.shape[0])
@@ -325,21 +325,13 @@ def train_regressor(cell, X_train, y_train, X_val, y_val, hidden_size, epochs, s
                          f"{y_train.shape[1]} like the training part, got {X_val.shape} and {y_val.shape}")
     rng = np.random.default_rng(seed)
     params = init_regressor(cell, X_train.shape[2], hidden_size, y_train.shape[1], rng)
-    best = {"mse": np.inf, "params": params, "epoch": 0}
 
     def validation_mse(current):
-        mse = float(np.mean((regressor_forward(current, X_val, fast) - y_val) ** 2))
-        if mse < best["mse"]:
-            best.update(mse=mse, params=current, epoch=len(history_epochs) + 1)
-        history_epochs.append(mse)
-        return mse
+        return float(np.mean((regressor_forward(current, X_val, fast) - y_val) ** 2))
 
-    history_epochs = []
-    _, history = models.train(lambda p, batch: regressor_loss_and_grads(p, batch, fast), params,
-                              lambda epoch: models.minibatches((X_train, y_train), batch_size, rng),
-                              epochs, lr, max_norm=max_norm, evaluate=validation_mse, verbose=False)
-    history["best_epoch"] = best["epoch"]
-    return best["params"], history
+    return models.train(lambda p, batch: regressor_loss_and_grads(p, batch, fast), params,
+                        lambda epoch: models.minibatches((X_train, y_train), batch_size, rng),
+                        epochs, lr, max_norm=max_norm, evaluate=validation_mse, verbose=False, keep_best="min")
 
 
 # ----------------------------------------------------------------------------

@@ -927,7 +927,7 @@ def minibatches(arrays, batch_size, rng):
 
 
 def train(loss_and_grads, params, batches, epochs, lr, max_norm=1.0, evaluate=None, verbose=True,
-          blas_threads=1):
+          blas_threads=1, keep_best=None, patience=None):
     """Train with Adam and gradient-norm clipping, one line of progress per epoch.
 
     Each step: ``loss, grads = loss_and_grads(params, batch)``; clip the gradients' global
@@ -949,12 +949,18 @@ def train(loss_and_grads, params, batches, epochs, lr, max_norm=1.0, evaluate=No
             default pool with ``fast=True`` (whose large after-loop products go multi-threaded).
             The limit needs ``threadpoolctl`` (the ``fast`` extra); without it BLAS is left as it is,
             as :mod:`rnncourse.fast` does.
+        keep_best: None (return the last epoch's parameters), ``"max"`` or ``"min"``: return the
+            parameters of the epoch whose ``evaluate`` score is the highest (lowest), the first
+            one on ties; needs ``evaluate``
+        patience: None (run all epochs) or int >= 1: with ``keep_best``, stop once that many
+            epochs in a row have not beaten the best score (early stopping)
 
     Returns:
-        params: dict, the trained parameters
+        params: dict, the trained parameters (those of the best epoch with ``keep_best``)
         history: dict of per-epoch lists: ``loss`` (mean over the epoch's steps), ``grad_norm``
             (mean norm before clipping), ``seconds`` (training time so far, evaluation excluded),
-            and ``eval`` if ``evaluate`` was given
+            and ``eval`` if ``evaluate`` was given; with ``keep_best`` also ``best_epoch``
+            (int, 1-based; 0 if no epoch's score was a number)
     """
     if not callable(loss_and_grads):
         raise ValueError("loss_and_grads must be a function (params, batch) -> (loss, grads), "
@@ -963,8 +969,16 @@ def train(loss_and_grads, params, batches, epochs, lr, max_norm=1.0, evaluate=No
         raise ValueError("batches must be a non-empty list of batches or a function epoch -> batches")
     check_positive_int("epochs", epochs)
     check_positive_int("blas_threads", blas_threads, allow_none=True)
+    if keep_best not in (None, "max", "min"):
+        raise ValueError(f"keep_best must be None, 'max' or 'min', got {keep_best!r}")
+    if keep_best is not None and evaluate is None:
+        raise ValueError("keep_best needs evaluate, the function params -> score of each epoch")
+    check_positive_int("patience", patience, allow_none=True)
+    if patience is not None and keep_best is None:
+        raise ValueError("patience needs keep_best ('max' or 'min'): it counts epochs without a better score")
     with _blas_limit(blas_threads):
-        return _train_loop(loss_and_grads, params, batches, epochs, lr, max_norm, evaluate, verbose)
+        return _train_loop(loss_and_grads, params, batches, epochs, lr, max_norm, evaluate, verbose,
+                           keep_best, patience)
 
 
 def _blas_limit(threads):
@@ -978,12 +992,16 @@ def _blas_limit(threads):
     return threadpool_limits(limits=threads, user_api="blas")
 
 
-def _train_loop(loss_and_grads, params, batches, epochs, lr, max_norm, evaluate, verbose):
+def _train_loop(loss_and_grads, params, batches, epochs, lr, max_norm, evaluate, verbose, keep_best, patience):
     """The loop of :func:`train`, arguments as there."""
     state = adam_init(params)
     history = {"loss": [], "grad_norm": [], "seconds": []}
     if evaluate is not None:
         history["eval"] = []
+    if keep_best is not None:
+        history["best_epoch"] = 0
+        best_params, since_best = params, 0
+        best_score = -np.inf if keep_best == "max" else np.inf
     elapsed = 0.0
     for epoch in range(epochs):
         start = time.perf_counter()
@@ -1006,7 +1024,16 @@ def _train_loop(loss_and_grads, params, batches, epochs, lr, max_norm, evaluate,
             line += f"  eval {history['eval'][-1]:.3f}"
         if verbose:
             print(f"{line}  {elapsed:.1f} s")
-    return params, history
+        if keep_best is not None:
+            score = history["eval"][-1]
+            better = (score > best_score) if keep_best == "max" else (score < best_score)  # nan never is
+            if better:
+                best_params, best_score, since_best, history["best_epoch"] = params, score, 0, epoch + 1
+            else:
+                since_best += 1
+                if patience is not None and since_best >= patience:
+                    break
+    return (best_params if keep_best is not None else params), history
 
 
 def accuracy(predicted, target, mask=None):

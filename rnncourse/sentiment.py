@@ -27,8 +27,6 @@ import numpy as np
 from . import layers as L
 from . import models
 from ._validate import check_generator, check_positive_int
-from .clip import clip_grad_norm
-from .optim import adam_init, adam_step
 
 
 # ----------------------------------------------------------------------------
@@ -107,6 +105,10 @@ def stratified_split(labels, fractions, rng):
 def stratified_subset(labels, size, rng):
     """Indices of ``size`` examples drawn without replacement, the classes in the data's proportions.
 
+    Class c gets ``size * N_c / N`` examples rounded down, and the examples this leaves over go
+    one each to the classes with the largest remainders (the first class on ties), so that
+    exactly ``size`` are drawn.
+
     Args:
         labels: (N,) ints in [0, C); size: int in [C, N]; rng: numpy Generator
 
@@ -114,12 +116,19 @@ def stratified_subset(labels, size, rng):
         indices: (size,) sorted ints into ``labels``
     """
     labels = _labels(labels, n_classes=int(np.max(labels)) + 1 if np.size(labels) else 1)
-    check_positive_int("size", size)
-    if size > labels.size:
-        raise ValueError(f"size must be at most N = {labels.size}, got {size}")
+    size = check_positive_int("size", size)
+    classes, counts = np.unique(labels, return_counts=True)
+    if not classes.size <= size <= labels.size:
+        raise ValueError(f"size must lie in [C, N] = [{classes.size}, {labels.size}], got {size}")
     if size == labels.size:
         return np.arange(labels.size)
-    return stratified_split(labels, (size / labels.size,), rng)[0]
+    rng = check_generator(rng)
+    # each class's share of size, rounded down; the few left over go to the largest remainders
+    shares = size * counts / labels.size
+    taken = np.floor(shares).astype(int)
+    taken[np.argsort(taken - shares, kind="stable")[:size - taken.sum()]] += 1
+    chosen = [rng.permutation(np.flatnonzero(labels == c))[:k] for c, k in zip(classes, taken)]
+    return np.sort(np.concatenate(chosen))
 
 
 # ----------------------------------------------------------------------------
@@ -320,8 +329,8 @@ def train_early_stopping(loss_and_grads, params, batches, epochs, lr, validate, 
                          max_norm=1.0, verbose=False):
     """Adam with gradient clipping, keeping the parameters of the epoch with the best validation score.
 
-    The same steps as :func:`rnncourse.models.train` (clip the global norm to ``max_norm``, one
-    Adam step per batch); after each epoch ``validate(params)`` is computed. The returned
+    :func:`rnncourse.models.train` with ``keep_best="max"`` (clip the global norm to ``max_norm``,
+    one Adam step per batch); after each epoch ``validate(params)`` is computed. The returned
     parameters are those of the best epoch (the first, on ties). With ``patience`` set, training
     stops once that many epochs in a row have not beaten the best (early stopping).
 
@@ -332,7 +341,7 @@ def train_early_stopping(loss_and_grads, params, batches, epochs, lr, validate, 
         epochs: int >= 1, the most epochs; lr: float > 0; max_norm: float > 0
         validate: function ``params -> float``, higher is better (e.g. validation accuracy)
         patience: None (train all epochs) or int >= 1
-        verbose: print one line per epoch
+        verbose: print ``models.train``'s line per epoch (``eval`` is the validation score)
 
     Returns:
         best_params: dict, the parameters after the best epoch
@@ -341,33 +350,10 @@ def train_early_stopping(loss_and_grads, params, batches, epochs, lr, validate, 
     """
     if not callable(loss_and_grads) or not callable(validate) or not callable(batches):
         raise ValueError("loss_and_grads, validate and batches must be functions")
-    check_positive_int("epochs", epochs)
-    check_positive_int("patience", patience, allow_none=True)
-    state = adam_init(params)
-    history = {"loss": [], "val": [], "best_epoch": 0, "epochs_run": 0}
-    best_params, best_score, since_best = params, -np.inf, 0
-    with models._blas_limit(1):
-        for epoch in range(epochs):
-            losses = []
-            for batch in batches(epoch):
-                loss, grads = loss_and_grads(params, batch)
-                grads, _ = clip_grad_norm(grads, max_norm)
-                params, state = adam_step(params, grads, state, lr)
-                losses.append(loss)
-            score = float(validate(params))
-            history["loss"].append(float(np.mean(losses)))
-            history["val"].append(score)
-            history["epochs_run"] = epoch + 1
-            if verbose:
-                print(f"epoch {epoch + 1:>3}/{epochs}  loss {history['loss'][-1]:.4f}  val {score:.3f}")
-            if score > best_score:
-                best_params, best_score, since_best = params, score, 0
-                history["best_epoch"] = epoch + 1
-            else:
-                since_best += 1
-                if patience is not None and since_best >= patience:
-                    break
-    return best_params, history
+    best_params, history = models.train(loss_and_grads, params, batches, epochs, lr, max_norm=max_norm,
+                                        evaluate=validate, verbose=verbose, keep_best="max", patience=patience)
+    return best_params, {"loss": history["loss"], "val": history["eval"], "best_epoch": history["best_epoch"],
+                         "epochs_run": len(history["loss"])}
 
 
 def predict_classes(params, tokens, lengths, pooling="last", fast=True):

@@ -329,6 +329,30 @@ def test_one_training_step_is_clip_then_adam():
         np.testing.assert_array_equal(trained[name], expected[name])
 
 
+def test_keep_best_returns_the_epoch_of_the_lowest_score_and_patience_stops():
+    scores = iter([3.0, 1.0, 2.0, 1.0, 0.5, 4.0])  # the lowest, 1.0, first at epoch 2; its tie at 4 does not count
+    seen = []
+
+    def evaluate(params):
+        seen.append({k: v.copy() for k, v in params.items()})
+        return next(scores)
+
+    rng = np.random.default_rng(18)
+    params, batches = models.init_mlp(6, 5, 3, rng), [data.modular_sum_task(8, 3, rng)]
+    best, history = models.train(models.mlp_loss_and_grads, params, batches, 6, 0.01, evaluate=evaluate,
+                                 verbose=False, keep_best="min", patience=2)
+    assert history["best_epoch"] == 2 and len(history["loss"]) == 4  # epochs 3 and 4 did not beat 1.0
+    assert history["eval"] == [3.0, 1.0, 2.0, 1.0]
+    for name in params:
+        np.testing.assert_array_equal(best[name], seen[1][name])
+    with pytest.raises(ValueError, match="keep_best needs evaluate"):
+        models.train(models.mlp_loss_and_grads, params, batches, 1, 0.01, verbose=False, keep_best="min")
+    with pytest.raises(ValueError, match="keep_best must be"):
+        models.train(models.mlp_loss_and_grads, params, batches, 1, 0.01, evaluate=evaluate, keep_best="best")
+    with pytest.raises(ValueError, match="patience needs keep_best"):
+        models.train(models.mlp_loss_and_grads, params, batches, 1, 0.01, evaluate=evaluate, patience=2)
+
+
 # ---- bad input ----
 
 @pytest.mark.parametrize("call, match", [

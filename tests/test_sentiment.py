@@ -182,6 +182,20 @@ def test_train_early_stopping_keeps_the_best_epoch_and_stops_with_patience():
     assert history["val"] == [0.5, 0.7, 0.6, 0.65]
 
 
+def test_stratified_subset_draws_exactly_size_examples():
+    # 1050 of each class and size 125: each class's share is 62.5, rounded down to 62; the one
+    # example left over goes to the first class (equal remainders), so 63 + 62 = 125 are drawn.
+    labels = np.array([0] * 1050 + [1] * 1050)
+    chosen = S.stratified_subset(labels, 125, np.random.default_rng(3))
+    assert chosen.size == 125 and np.unique(chosen).size == 125
+    assert np.bincount(labels[chosen]).tolist() == [63, 62]
+    # 7, 2 and 1 examples of three classes, size 5: shares 3.5, 1.0, 0.5 -> 3, 1, 0 and the
+    # leftover to the largest remainder (class 0 and class 2 tie at 0.5: the first, class 0)
+    labels = np.array([0] * 7 + [1] * 2 + [2])
+    assert np.bincount(labels[S.stratified_subset(labels, 5, np.random.default_rng(4))], minlength=3).tolist() \
+        == [4, 1, 0]
+
+
 def test_learning_curve_uses_nested_stratified_subsets():
     labels = np.array([0, 1] * 50)
     used = []
