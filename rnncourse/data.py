@@ -615,6 +615,8 @@ def encode_text(text, index):
     Returns:
         tokens: (T,) int64
     """
+    if not isinstance(text, str):
+        raise ValueError(f"text must be a str, got {type(text).__name__}")
     missing = set(text) - set(index)
     if missing:
         raise ValueError(f"text holds characters that index does not: {sorted(missing)[:10]!r}")
@@ -660,6 +662,17 @@ def tokenize_words(sentence):
     return _WORD.findall(sentence.lower())
 
 
+def _check_tokenized(tokenized):
+    """Raise ``ValueError`` unless ``tokenized`` is a list of lists of str (a raw sentence, a str,
+    would otherwise be read as a list of characters)."""
+    if isinstance(tokenized, str) or not isinstance(tokenized, (list, tuple)):
+        raise ValueError(f"tokenized must be a list of N lists of words, got {type(tokenized).__name__}")
+    for n, words in enumerate(tokenized):
+        if not isinstance(words, (list, tuple)) or not all(isinstance(word, str) for word in words):
+            raise ValueError(f"tokenized[{n}] must be a list of str words (from tokenize_words), "
+                             f"got {type(words).__name__} {words!r:.40}")
+
+
 def word_vocabulary(tokenized, min_count=1):
     """Index the words seen at least ``min_count`` times; ``<pad>`` is 0 and ``<unk>`` is 1.
 
@@ -674,6 +687,7 @@ def word_vocabulary(tokenized, min_count=1):
         index: dict word -> int, of size V = 2 + the number of words kept
     """
     min_count = check_positive_int("min_count", min_count)
+    _check_tokenized(tokenized)
     counts = collections.Counter(word for words in tokenized for word in words)
     kept = sorted((word for word, count in counts.items() if count >= min_count), key=lambda w: (-counts[w], w))
     index = {PAD: 0, UNK: 1}
@@ -698,6 +712,7 @@ def encode_sentences(tokenized, index, max_length):
     max_length = check_positive_int("max_length", max_length)
     if index.get(PAD) != 0 or index.get(UNK) != 1:
         raise ValueError("index must map '<pad>' to 0 and '<unk>' to 1 (use word_vocabulary)")
+    _check_tokenized(tokenized)
     if len(tokenized) == 0:
         raise ValueError("tokenized must hold at least one sentence, got an empty list")
     empty = [i for i, words in enumerate(tokenized) if len(words) == 0]
@@ -715,8 +730,8 @@ def encode_sentences(tokenized, index, max_length):
 def _as_series(series):
     """A (T,) or (T, D) numeric series as a finite float (T, D) array."""
     values = as_float_array("series", series)
-    if values.ndim not in (1, 2):
-        raise ValueError(f"series must have shape (T,) or (T, D), got {values.shape}")
+    if values.ndim not in (1, 2) or 0 in values.shape:
+        raise ValueError(f"series must have shape (T,) or (T, D) with T, D >= 1, got {values.shape}")
     if not np.all(np.isfinite(values)):
         raise ValueError(f"series must hold finite numbers, got {int(np.sum(~np.isfinite(values)))} nan or inf")
     return values.reshape(values.shape[0], -1)
@@ -735,8 +750,9 @@ def make_windows(series, window, horizon=1):
         horizon: int >= 1, how far ahead the target lies
 
     Returns:
-        X: (N, window, D) float64 inputs with ``N = T - window - horizon + 1``
-        y: (N, D) float64 targets
+        X: (N, window, D) float inputs with ``N = T - window - horizon + 1`` (the series' float
+            dtype; an integer series gives float64)
+        y: (N, D) float targets
     """
     values = _as_series(series)
     window, horizon = check_positive_int("window", window), check_positive_int("horizon", horizon)
@@ -759,8 +775,9 @@ def time_split_boundaries(T, train_fraction, val_fraction):
     Returns:
         train_end, val_end: ints, the parts are ``[0, train_end)``, ``[train_end, val_end)`` and
         ``[val_end, T)``, with ``train_end = round(T * train_fraction)`` and
-        ``val_end = round(T * (train_fraction + val_fraction))`` (to the nearest integer, so
-        that ``0.29 * 100``, which is 28.999999999999996 in floating point, gives 29)
+        ``val_end = round(T * (train_fraction + val_fraction))`` (Python's ``round``: to the
+        nearest integer, so that ``0.29 * 100``, which is 28.999999999999996 in floating point,
+        gives 29; an exact half goes to the even integer, ``round(2.5) == 2``)
     """
     T = check_positive_int("T", T, minimum=3)
     for name, fraction in (("train_fraction", train_fraction), ("val_fraction", val_fraction)):
@@ -789,7 +806,7 @@ def split_windows_in_time_order(series, window, horizon, train_fraction, val_fra
 
     Returns:
         dict with ``X_train`` (N_train, window, D), ``y_train`` (N_train, D), ``X_val``,
-        ``y_val``, ``X_test``, ``y_test`` likewise, float64; ``N_part = part length - window
+        ``y_val``, ``X_test``, ``y_test`` likewise, floats as in :func:`make_windows`; ``N_part = part length - window
         - horizon + 1 >= 1``
     """
     values = _as_series(series)

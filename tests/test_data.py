@@ -195,6 +195,11 @@ def test_encode_sentences_pads_truncates_and_marks_unknown_words():
     (lambda: data.word_vocabulary([["a"]], min_count=0), "min_count must be an integer >= 1, got 0"),
     (lambda: data.encode_sentences([["a"], []], {"<pad>": 0, "<unk>": 1}, 3), r"sentences \[1\] are empty"),
     (lambda: data.encode_sentences([["a"]], {"a": 0}, 3), "index must map '<pad>' to 0"),
+    # raw sentences instead of word lists would be read character by character
+    (lambda: data.word_vocabulary(["good film", "bad film"]), r"tokenized\[0\] must be a list of str words"),
+    (lambda: data.word_vocabulary("good film"), "tokenized must be a list of N lists of words, got str"),
+    (lambda: data.encode_sentences(["good film"], {"<pad>": 0, "<unk>": 1}, 3), r"tokenized\[0\] must be a list"),
+    (lambda: data.encode_text(["a", "b"], {"a": 0, "b": 1}), "text must be a str, got list"),
     (lambda: data.encode_sentences([["a"]], {"<pad>": 0, "<unk>": 1}, 0), "max_length must be an integer >= 1"),
 ])
 def test_text_helpers_value_errors(call, match):
@@ -237,6 +242,7 @@ def test_time_split_boundaries():
     assert data.time_split_boundaries(100, 0.6, 0.2) == (60, 80)
     assert data.time_split_boundaries(100, 0.29, 0.5) == (29, 79)  # 0.29 * 100 = 28.999999999999996
     assert data.time_split_boundaries(10, 0.7, 0.1) == (7, 8)  # 0.7 + 0.1 = 0.7999999999999999
+    assert data.time_split_boundaries(10, 0.25, 0.5) == (2, 8)  # exact halves 2.5 and 7.5 go to the even integer
 
 
 @settings(max_examples=60, deadline=None)
@@ -267,7 +273,8 @@ def test_split_of_a_multivariate_series():
 @pytest.mark.parametrize("call, match", [
     (lambda: data.make_windows(np.arange(4.0), 3, 2), r"series of length T=4 is too short for window=3 and horizon=2: "
                                                       r"it needs at least window \+ horizon = 5 steps"),
-    (lambda: data.make_windows(np.zeros((5, 2, 2)), 2), r"series must have shape \(T,\) or \(T, D\), got \(5, 2, 2\)"),
+    (lambda: data.make_windows(np.zeros((5, 2, 2)), 2), r"series must have shape \(T,\) or \(T, D\) with T, D >= 1, got \(5, 2, 2\)"),
+    (lambda: data.make_windows(np.array([]), 1), r"series must have shape \(T,\) or \(T, D\) with T, D >= 1, got \(0,\)"),
     (lambda: data.make_windows([1.0, np.nan, 2.0], 1), "series must hold finite numbers, got 1 nan or inf"),
     (lambda: data.make_windows(["a", "b"], 1), "series must be a numeric array, got dtype <U1"),
     (lambda: data.make_windows(np.arange(5.0), 0), "window must be an integer >= 1, got 0"),
