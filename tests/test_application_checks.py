@@ -125,7 +125,8 @@ EXTRA_KWARGS = {
     "perplexity_from_loss": ({"losses": (0.0, 1e-9, 30.0)},),
     "bits_per_char": ({"losses": (0.0, 1e-9, 30.0)},),
     "precision_recall_f1": ({"sizes": (), "special": tuple(ac.SPECIAL_LABELS)}, {"n_classes": 3, "positive": 2}),
-    "split_windows_in_time_order": ({"sizes": ((50, 5, 3, 0.5, 0.3, 2), (16, 3, 1, 0.5, 0.25, 0), (33, 2, 2, 0.6, 0.2, 1))},
+    "split_windows_in_time_order": ({"sizes": ((50, 5, 3, 0.5, 0.3, 2), (16, 3, 1, 0.5, 0.25, 0),
+                                               (33, 2, 2, 0.6, 0.2, 1))},
                                     {"too_short": ((20, 4, 2, 0.6, 0.3, 0),)}),
     "many_to_one_train_step": ({"lr": 0.5, "max_norm": 0.2}, {"sizes": ((1, 1, 1, 1, 2),)}),
 }

@@ -512,10 +512,9 @@ def _window_findings(got, series, window, horizon, train_fraction, val_fraction)
                         f"part[i + window + horizon - 1], horizon = {horizon} steps after the window's last value.")
     train_X = np.asarray(got["X_train"], dtype=np.float64)
     if train_X.ndim == 3 and train_X.shape[1:] == (window, S.shape[1]) and len(train_X) > 1:
-        last_values = train_X[:, -1, 0]
-        in_time = np.concatenate([[True], np.diff(np.array([np.flatnonzero(S[:, 0] == v)[0]
-                                                            if np.any(S[:, 0] == v) else -1 for v in last_values])) > 0])
-        if not in_time.all():
+        # The step of the series where each training window ends (-1 where its last value is not in the series).
+        ends = np.array([np.flatnonzero(S[:, 0] == v)[0] if np.any(S[:, 0] == v) else -1 for v in train_X[:, -1, 0]])
+        if np.any(np.diff(ends) <= 0):
             return ("Your training windows are not in time order (or not consecutive windows of the series): "
                     "shuffle a training set when you train, never before splitting a time series.")
     return None
