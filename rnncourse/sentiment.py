@@ -27,6 +27,7 @@ import numpy as np
 from . import layers as L
 from . import models
 from ._validate import check_generator, check_positive_int
+from .activations import sigmoid
 
 
 # ----------------------------------------------------------------------------
@@ -201,7 +202,7 @@ def logistic_probabilities(params, tokens, lengths):
         p: (N,) floats in [0, 1]
     """
     z = bag_of_words_scores(params, tokens, lengths)
-    return 0.5 * (1.0 + np.tanh(0.5 * z))  # sigmoid without overflow for large |z|
+    return sigmoid(z)
 
 
 def logistic_loss_and_grads(params, batch, l2=0.0):
@@ -224,7 +225,7 @@ def logistic_loss_and_grads(params, batch, l2=0.0):
     z = bag_of_words_scores(params, tokens, lengths)  # (N,)
     # log(1 + e^z) - y z is the cross-entropy of sigmoid(z) against y, written without overflow
     loss = np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * l2 * np.sum(params["W"] ** 2)
-    dz = (0.5 * (1.0 + np.tanh(0.5 * z)) - y) / y.size  # (N,)
+    dz = (sigmoid(z) - y) / y.size  # (N,)
     mask = L.length_mask(lengths, tokens.shape[1])
     # dW[v] = sum of dz over every real occurrence of word v (bincount adds repeated words)
     dW = np.bincount(tokens[mask], weights=np.broadcast_to(dz[:, None], tokens.shape)[mask],
