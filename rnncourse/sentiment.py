@@ -420,7 +420,7 @@ def learning_curve(fit_and_score, labels, sizes, rng):
         curve: dict ``size`` (K,) ints and, for each key k that ``fit_and_score`` returns, k: (K,) floats
     """
     labels = _labels(labels, n_classes=int(np.max(labels)) + 1 if np.size(labels) else 1)
-    sizes = [int(s) for s in sizes]
+    sizes = [check_positive_int(f"sizes[{i}]", s) for i, s in enumerate(sizes)]  # 2.5 is refused, not cut to 2
     if not sizes or any(b <= a for a, b in zip(sizes, sizes[1:])):
         raise ValueError(f"sizes must be a non-empty increasing sequence, got {sizes}")
     if sizes[0] < np.unique(labels).size or sizes[-1] > labels.size:

@@ -244,6 +244,8 @@ def test_errors_name_the_argument():
         S.stratified_subset(np.array([0, 1, 0, 1]), 5, rng)
     with pytest.raises(ValueError, match="sizes"):
         S.learning_curve(lambda idx: {}, np.array([0, 1, 0, 1]), [3, 2], rng)
+    with pytest.raises(ValueError, match=r"sizes\[0\] must be an integer >= 1, got 2.5"):
+        S.learning_curve(lambda idx: {}, np.array([0, 1, 0, 1]), [2.5, 4], rng)
     with pytest.raises(ValueError, match="patience"):
         S.train_early_stopping(lambda p, b: (0.0, p), {"w": np.zeros(1)}, lambda e: [None], 2, 0.1,
                                lambda p: 0.0, patience=0)
