@@ -97,7 +97,9 @@ def stratified_split(labels, fractions, rng):
     parts = [[] for _ in range(len(fractions) + 1)]
     for c in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == c))
-        cuts = np.floor(np.cumsum(fractions) * members.size).astype(int)
+        # rounded down, but not below an integer that floating point misses by a hair:
+        # 0.7 + 0.1 is 0.7999999999999999, and 10 examples must still cut at 8, not 7
+        cuts = np.floor(np.cumsum(fractions) * members.size + 1e-9).astype(int)
         for part, chunk in zip(parts, np.split(members, cuts)):
             part.append(chunk)
     return [np.sort(np.concatenate(part)) for part in parts]

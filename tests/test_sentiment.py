@@ -182,6 +182,12 @@ def test_train_early_stopping_keeps_the_best_epoch_and_stops_with_patience():
     assert history["val"] == [0.5, 0.7, 0.6, 0.65]
 
 
+def test_stratified_split_cuts_where_the_fractions_say_despite_rounding():
+    # 0.7 + 0.1 = 0.7999999999999999 in floating point: 10 examples must still give 7, 1 and 2
+    parts = S.stratified_split(np.zeros(10, dtype=int), (0.7, 0.1), np.random.default_rng(5))
+    assert [part.size for part in parts] == [7, 1, 2]
+
+
 def test_stratified_subset_draws_exactly_size_examples():
     # 1050 of each class and size 125: each class's share is 62.5, rounded down to 62; the one
     # example left over goes to the first class (equal remainders), so 63 + 62 = 125 are drawn.
