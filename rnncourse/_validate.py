@@ -13,8 +13,9 @@ It turns every argument into a float array (:func:`as_float_array`) and checks t
 (:func:`check_shapes`, or :func:`check_gated_shapes` when a dimension is named like ``"4H"``),
 so a wrong dtype or shape gives a ``ValueError`` that names the argument, the shape it got
 and the shape it expected, instead of a broadcast that silently computes something else.
-Scalar options (a truncation length) are checked by :func:`check_positive_int`, random
-generators by :func:`check_generator`.
+Scalar options are checked by :func:`check_positive_int` (a truncation length),
+:func:`check_fraction` (a share in (0, 1)) and :func:`check_non_negative` (a penalty, a loss),
+random generators by :func:`check_generator`.
 """
 import re
 
@@ -75,6 +76,27 @@ def check_positive_int(name, value, allow_none=False, minimum=1):
         wanted = f"None or an integer >= {minimum}" if allow_none else f"an integer >= {minimum}"
         raise ValueError(f"{name} must be {wanted}, got {value!r}")
     return int(value)
+
+
+def _is_number(value):
+    """True for a real number (Python or numpy int or float), False for a bool, an array or anything else."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_fraction(name, value):
+    """Return ``value`` as a float; raise ``ValueError`` naming ``name`` unless it is a number in (0, 1)."""
+    if not _is_number(value) or not 0 < value < 1:
+        raise ValueError(f"{name} must be a number in (0, 1), got {value!r}")
+    return float(value)
+
+
+def check_non_negative(name, value, meaning=""):
+    """Return ``value`` as a float; raise ``ValueError`` naming ``name`` unless it is a finite
+    number >= 0. ``meaning``, if given, is said in the message, e.g. ``"a mean cross-entropy in nats"``."""
+    if not _is_number(value) or not np.isfinite(value) or value < 0:
+        said = f" ({meaning})" if meaning else ""
+        raise ValueError(f"{name} must be a finite number >= 0{said}, got {value!r}")
+    return float(value)
 
 
 def check_shapes(**arguments):

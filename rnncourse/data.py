@@ -27,7 +27,7 @@ import re
 
 import numpy as np
 
-from ._validate import as_float_array, check_generator, check_positive_int
+from ._validate import as_float_array, check_fraction, check_generator, check_positive_int
 from .layers import length_mask
 
 
@@ -780,10 +780,8 @@ def time_split_boundaries(T, train_fraction, val_fraction):
         gives 29; an exact half goes to the even integer, ``round(2.5) == 2``)
     """
     T = check_positive_int("T", T, minimum=3)
-    for name, fraction in (("train_fraction", train_fraction), ("val_fraction", val_fraction)):
-        if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.integer, np.floating)) \
-                or not 0 < fraction < 1:
-            raise ValueError(f"{name} must be a number in (0, 1), got {fraction!r}")
+    train_fraction = check_fraction("train_fraction", train_fraction)
+    val_fraction = check_fraction("val_fraction", val_fraction)
     if train_fraction + val_fraction >= 1:
         raise ValueError(f"train_fraction + val_fraction must be < 1 to leave a test part, "
                          f"got {train_fraction} + {val_fraction}")

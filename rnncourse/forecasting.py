@@ -19,7 +19,7 @@ import numpy as np
 
 from rnncourse import layers as L
 from rnncourse import models
-from rnncourse._validate import as_float_array, check_generator, check_positive_int
+from rnncourse._validate import as_float_array, check_generator, check_non_negative, check_positive_int
 
 __all__ = ["persistence_forecast", "seasonal_naive_forecast", "fit_linear_ar", "linear_ar_forecast",
            "LinearAR", "Scaler", "fit_scaler", "scale", "unscale", "init_regressor", "regressor_forward",
@@ -128,8 +128,7 @@ def fit_linear_ar(X, y, ridge=0.0):
     """
     X = _windows("X", X)
     y = _targets_of("y", y, X.shape[0])
-    if not np.isfinite(ridge) or ridge < 0:
-        raise ValueError(f"ridge must be a finite float >= 0, got {ridge!r}")
+    ridge = check_non_negative("ridge", ridge)
     N, W, D = X.shape
     features = X.reshape(N, W * D)
     mean_x, mean_y = features.mean(axis=0), y.mean(axis=0)

@@ -12,15 +12,11 @@ import math
 
 import numpy as np
 
-from ._validate import check_positive_int
+from ._validate import check_non_negative, check_positive_int
 
 
 def _mean_loss(mean_loss_nats):
-    number = isinstance(mean_loss_nats, (int, float, np.integer, np.floating)) and not isinstance(mean_loss_nats, bool)
-    if not number or not np.isfinite(mean_loss_nats) or mean_loss_nats < 0:
-        raise ValueError(f"mean_loss_nats must be a finite number >= 0 (a mean cross-entropy in nats), "
-                         f"got {mean_loss_nats!r}")
-    return float(mean_loss_nats)
+    return check_non_negative("mean_loss_nats", mean_loss_nats, "a mean cross-entropy in nats")
 
 
 def perplexity(mean_loss_nats):

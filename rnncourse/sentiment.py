@@ -26,7 +26,7 @@ import numpy as np
 
 from . import layers as L
 from . import models
-from ._validate import check_generator, check_positive_int
+from ._validate import check_fraction, check_generator, check_non_negative, check_positive_int
 from .activations import sigmoid
 
 
@@ -56,18 +56,6 @@ def _tokens_and_lengths(tokens, lengths):
     return tokens, lengths
 
 
-def _fraction(name, value):
-    if isinstance(value, bool) or not isinstance(value, (float, int)) or not 0 < value < 1:
-        raise ValueError(f"{name} must be a number in (0, 1), got {value!r}")
-    return float(value)
-
-
-def _non_negative(name, value):
-    if isinstance(value, bool) or not isinstance(value, (float, int)) or not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
 # ----------------------------------------------------------------------------
 # Splits
 # ----------------------------------------------------------------------------
@@ -90,7 +78,7 @@ def stratified_split(labels, fractions, rng):
     labels = _labels(labels, n_classes=int(np.max(labels)) + 1 if np.size(labels) else 1)
     if not isinstance(fractions, (tuple, list)) or len(fractions) == 0:
         raise ValueError(f"fractions must be a non-empty tuple of numbers in (0, 1), got {fractions!r}")
-    fractions = [_fraction(f"fractions[{i}]", f) for i, f in enumerate(fractions)]
+    fractions = [check_fraction(f"fractions[{i}]", f) for i, f in enumerate(fractions)]
     if sum(fractions) >= 1:
         raise ValueError(f"fractions must sum to less than 1 (the last part takes the rest), got {sum(fractions)}")
     rng = check_generator(rng)
@@ -223,7 +211,7 @@ def logistic_loss_and_grads(params, batch, l2=0.0):
     y = _labels(labels, 2)
     if y.shape != lengths.shape:
         raise ValueError(f"labels must have shape (N,) = {lengths.shape} like lengths, got {y.shape}")
-    l2 = _non_negative("l2", l2)
+    l2 = check_non_negative("l2", l2)
     z = bag_of_words_scores(params, tokens, lengths)  # (N,)
     # log(1 + e^z) - y z is the cross-entropy of sigmoid(z) against y, written without overflow
     loss = np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * l2 * np.sum(params["W"] ** 2)
@@ -282,7 +270,7 @@ def with_weight_decay(loss_and_grads, weight_decay):
     """
     if not callable(loss_and_grads):
         raise ValueError(f"loss_and_grads must be a function, got {type(loss_and_grads).__name__}")
-    weight_decay = _non_negative("weight_decay", weight_decay)
+    weight_decay = check_non_negative("weight_decay", weight_decay)
 
     def penalised(params, batch):
         loss, grads = loss_and_grads(params, batch)

@@ -153,6 +153,7 @@ def test_forecast_bias_has_a_sign():
     (lambda: F.seasonal_naive_forecast(np.zeros((2, 5, 1)), 0), r"period must be an integer >= 1"),
     (lambda: F.fit_linear_ar(np.zeros((5, 2, 1)), np.zeros(4)), r"y must have shape \(N, K\) = \(5, K\).*\(4, 1\)"),
     (lambda: F.fit_linear_ar(np.zeros((5, 2, 1)), np.zeros(5), ridge=-1.0), r"ridge must be"),
+    (lambda: F.fit_linear_ar(np.zeros((5, 2, 1)), np.zeros(5), ridge="1"), r"ridge must be a finite number >= 0, got '1'"),
     (lambda: F.linear_ar_forecast(F.LinearAR(np.zeros((2, 1)), np.zeros(1)), np.zeros((3, 3, 1))),
      r"X must have W\*D = 2 .*\(3, 3, 1\)"),
     (lambda: F.fit_scaler(np.ones((10, 2))), r"train_series must vary"),
