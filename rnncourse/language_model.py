@@ -285,7 +285,7 @@ def chunk_starts(stream_length, chunk_length):
 
 
 def train_language_model(params, tokens, n_streams, chunk_length, epochs, lr, max_norm=1.0,
-                         print_every=None, verbose=True, blas_threads=1):
+                         print_every=None, verbose=True, blas_threads=1, after_epoch=None):
     """Train a character language model by truncated BPTT with Adam and norm clipping.
 
     Each epoch cuts ``tokens`` into ``n_streams`` streams (:func:`batchify`), starts every stream
@@ -302,12 +302,16 @@ def train_language_model(params, tokens, n_streams, chunk_length, epochs, lr, ma
         print_every: int, chunks per line of progress (default: one line per epoch)
         verbose: print ``epoch e/E chunk c/C  loss ...  |g| ...  time`` per group of chunks
         blas_threads: BLAS threads while training (as in :func:`rnncourse.models.train`)
+        after_epoch: None or a function ``f(epoch, params) -> value`` called after every epoch
+            (epoch counted from 1) with the parameters trained so far, e.g. to measure a
+            validation loss; its time is not counted in ``seconds``
 
     Returns:
         params: the trained parameters
         history: dict of lists, one entry per group of chunks: ``chunks`` (chunks trained so
         far), ``loss`` (mean training loss of the group, nats/char), ``grad_norm`` (mean norm
-        before clipping), ``seconds`` (training time so far)
+        before clipping), ``seconds`` (training time so far); and ``after_epoch``, one value
+        per epoch returned by ``after_epoch`` (empty when it is None)
     """
     V = vocab_size_of(params)
     tokens = _check_stream("tokens", tokens, V)
@@ -315,11 +319,13 @@ def train_language_model(params, tokens, n_streams, chunk_length, epochs, lr, ma
     check_positive_int("chunk_length", chunk_length)
     check_positive_int("print_every", print_every, allow_none=True)
     lr, max_norm = _check_positive_float("lr", lr), _check_positive_float("max_norm", max_norm)
+    if after_epoch is not None and not callable(after_epoch):
+        raise ValueError(f"after_epoch must be None or a function f(epoch, params), got {type(after_epoch).__name__}")
     streams = batchify(tokens, n_streams)
     starts = chunk_starts(streams.shape[1], chunk_length)
     group = print_every or len(starts)
     state_adam = adam_init(params)
-    history = {"chunks": [], "loss": [], "grad_norm": [], "seconds": []}
+    history = {"chunks": [], "loss": [], "grad_norm": [], "seconds": [], "after_epoch": []}
     losses, norms, elapsed, done = [], [], 0.0, 0
     with _models._blas_limit(blas_threads):
         for epoch in range(epochs):
@@ -345,6 +351,8 @@ def train_language_model(params, tokens, n_streams, chunk_length, epochs, lr, ma
                         print(f"epoch {epoch + 1}/{epochs} chunk {i + 1:>4}/{len(starts)}  loss "
                               f"{history['loss'][-1]:.3f}  |g| {history['grad_norm'][-1]:.2f}  {elapsed:.1f} s")
                     losses, norms = [], []
+            if after_epoch is not None:
+                history["after_epoch"].append(after_epoch(epoch + 1, params))
     return params, history
 
 

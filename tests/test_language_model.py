@@ -74,6 +74,26 @@ def test_training_lowers_the_loss_of_a_repeated_text():
     assert params["W_out"] is not trained["W_out"]
 
 
+def test_after_epoch_sees_the_parameters_of_every_epoch():
+    params = lm.init_language_model(V, 4, 16, np.random.default_rng(6), "lstm")
+    tokens = np.tile(np.arange(V), 60)
+    seen = []
+
+    def measure(epoch, trained_so_far):
+        seen.append((epoch, trained_so_far))
+        return lm.evaluate_loss(trained_so_far, tokens)
+
+    trained, history = lm.train_language_model(params, tokens, 4, 8, 3, 0.05, verbose=False, after_epoch=measure)
+    assert [epoch for epoch, _ in seen] == [1, 2, 3]
+    assert len(history["after_epoch"]) == 3 and history["after_epoch"][-1] == lm.evaluate_loss(trained, tokens)
+    assert history["after_epoch"][0] > history["after_epoch"][-1]
+    # the parameters after epoch 1 equal a one-epoch run, and later steps leave them untouched
+    one, _ = lm.train_language_model(params, tokens, 4, 8, 1, 0.05, verbose=False)
+    np.testing.assert_array_equal(seen[0][1]["W_out"], one["W_out"])
+    with pytest.raises(ValueError, match="after_epoch"):
+        lm.train_language_model(params, tokens, 4, 8, 1, 0.05, verbose=False, after_epoch=3)
+
+
 def test_batchify_and_chunk_starts():
     streams = lm.batchify(np.arange(23), 4)
     np.testing.assert_array_equal(streams, np.arange(20).reshape(4, 5))
