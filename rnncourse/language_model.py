@@ -343,17 +343,30 @@ def train_language_model(params, tokens, n_streams, chunk_length, epochs, lr, ma
                 norms.append(norm)
                 done += 1
                 if len(losses) == group or i == len(starts) - 1:
-                    history["chunks"].append(done)
-                    history["loss"].append(float(np.mean(losses)))
-                    history["grad_norm"].append(float(np.mean(norms)))
-                    history["seconds"].append(elapsed)
-                    if verbose:
-                        print(f"epoch {epoch + 1}/{epochs} chunk {i + 1:>4}/{len(starts)}  loss "
-                              f"{history['loss'][-1]:.3f}  |g| {history['grad_norm'][-1]:.2f}  {elapsed:.1f} s")
+                    _record_progress(history, losses, norms, done, elapsed,
+                                     f"epoch {epoch + 1}/{epochs} chunk {i + 1:>4}/{len(starts)}", verbose)
                     losses, norms = [], []
             if after_epoch is not None:
                 history["after_epoch"].append(after_epoch(epoch + 1, params))
     return params, history
+
+
+
+def _record_progress(history, losses, norms, done, elapsed, where, verbose):
+    """Append one group of chunks to ``history`` and print its line if ``verbose``.
+
+    Args:
+        history: dict of lists ``chunks``, ``loss``, ``grad_norm``, ``seconds`` (appended to)
+        losses, norms: lists of floats, the group's chunk losses and gradient norms before clipping
+        done: int, chunks trained so far; elapsed: float, training seconds so far
+        where: str, the start of the progress line (epoch and chunk)
+    """
+    history["chunks"].append(done)
+    history["loss"].append(float(np.mean(losses)))
+    history["grad_norm"].append(float(np.mean(norms)))
+    history["seconds"].append(elapsed)
+    if verbose:
+        print(f"{where}  loss {history['loss'][-1]:.3f}  |g| {history['grad_norm'][-1]:.2f}  {elapsed:.1f} s")
 
 
 def evaluate_loss(params, tokens, reset_every=None):
@@ -857,13 +870,8 @@ def train_torch_language_model(cell, tokens, vocab_size, embed_size, hidden_size
                 norms.append(float(norm))
                 done += 1
                 if len(losses) == group or i == len(starts) - 1:
-                    history["chunks"].append(done)
-                    history["loss"].append(float(np.mean(losses)))
-                    history["grad_norm"].append(float(np.mean(norms)))
-                    history["seconds"].append(elapsed)
-                    if verbose:
-                        print(f"epoch {epoch + 1}/{epochs} chunk {i + 1:>4}/{len(starts)}  loss "
-                              f"{history['loss'][-1]:.3f}  |g| {history['grad_norm'][-1]:.2f}  {elapsed:.1f} s")
+                    _record_progress(history, losses, norms, done, elapsed,
+                                     f"epoch {epoch + 1}/{epochs} chunk {i + 1:>4}/{len(starts)}", verbose)
                     losses, norms = [], []
     finally:
         torch.set_num_threads(threads)
