@@ -81,3 +81,25 @@ def numerical_gradient_array(f, x, dout, h=1e-5):
             raise ValueError(f"dout must have the shape of f(x), {f_plus.shape}, got {dout.shape}")
         grad[i] = np.sum((f_plus - f_minus) * dout) / (2 * h)
     return grad
+
+
+def check_model_gradients(loss_and_grads, params, batch, rtol=1e-5, atol=1e-8):
+    """Check every analytic gradient of a model's loss against centred differences.
+
+    Args:
+        loss_and_grads: function ``(params, batch) -> (loss, grads)``, as the models of
+            :mod:`rnncourse.models` have
+        params: dict name -> float array (not modified); batch: whatever ``loss_and_grads`` takes
+        rtol, atol: tolerances of ``numpy.testing.assert_allclose``
+
+    Raises:
+        AssertionError naming the first parameter whose gradient differs, or the names if
+        ``grads`` and ``params`` do not have the same keys.
+    """
+    _, grads = loss_and_grads(params, batch)
+    assert set(grads) == set(params), f"gradients for {sorted(grads)}, parameters {sorted(params)}"
+    for name in params:
+        def loss_at(value, name=name):
+            return loss_and_grads({**params, name: value}, batch)[0]
+        np.testing.assert_allclose(grads[name], numerical_gradient(loss_at, params[name]),
+                                   rtol=rtol, atol=atol, err_msg=name)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from rnncourse.gradcheck import numerical_gradient, numerical_gradient_array, rel_error
+from rnncourse.gradcheck import check_model_gradients, numerical_gradient, numerical_gradient_array, rel_error
 
 
 # ---------------------------------------------------------------- rel_error
@@ -137,3 +137,19 @@ def test_numerical_gradient_array_wrong_dout_shape():
 def test_numerical_gradient_array_rejects_integer_x():
     with pytest.raises(ValueError, match="x must be a float array"):
         numerical_gradient_array(lambda v: v, np.arange(3), np.ones(3))
+
+
+def test_check_model_gradients_passes_a_right_gradient_and_names_a_wrong_one():
+    def loss_and_grads(params, x):
+        loss = float(np.sum(params["w"] * x) + params["b"][0] ** 2)
+        return loss, {"w": x.copy(), "b": 2 * params["b"]}
+
+    params, x = {"w": np.array([0.5, -1.0]), "b": np.array([0.3])}, np.array([2.0, 3.0])
+    check_model_gradients(loss_and_grads, params, x)
+
+    def wrong_b(params, x):
+        loss, grads = loss_and_grads(params, x)
+        return loss, {**grads, "b": params["b"]}  # half the true gradient
+
+    with pytest.raises(AssertionError, match="b"):
+        check_model_gradients(wrong_b, params, x)

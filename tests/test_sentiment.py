@@ -8,18 +8,7 @@ import pytest
 
 from rnncourse import models
 from rnncourse import sentiment as S
-from rnncourse.gradcheck import numerical_gradient
-
-
-def _assert_gradients(loss_and_grads, params, batch):
-    """Every analytic gradient equals the centred-difference one."""
-    _, grads = loss_and_grads(params, batch)
-    assert set(grads) == set(params)
-    for name in params:
-        def loss_at(value, name=name):
-            return loss_and_grads({**params, name: value}, batch)[0]
-        np.testing.assert_allclose(grads[name], numerical_gradient(loss_at, params[name]),
-                                   rtol=1e-5, atol=1e-8, err_msg=name)
+from rnncourse.gradcheck import check_model_gradients
 
 
 def _sentences(rng, N=6, T=5, V=7):
@@ -64,7 +53,7 @@ def test_logistic_gradients(l2):
     tokens, lengths = _sentences(rng)
     labels = rng.integers(0, 2, size=6)
     params = {"W": rng.standard_normal(7), "b": rng.standard_normal(1)}
-    _assert_gradients(partial(S.logistic_loss_and_grads, l2=l2), params, (tokens, lengths, labels))
+    check_model_gradients(partial(S.logistic_loss_and_grads, l2=l2), params, (tokens, lengths, labels))
 
 
 def test_logistic_loss_by_hand_and_for_large_scores():
@@ -102,7 +91,7 @@ def test_weight_decay_gradients(cell):
     for name in params:  # non-zero biases, so that leaving them out of the penalty is tested
         params[name] = params[name] + 0.1 * rng.standard_normal(params[name].shape)
     loss = S.with_weight_decay(models.classifier_loss_and_grads, 0.2)
-    _assert_gradients(loss, params, (tokens, lengths, rng.integers(0, 2, size=4)))
+    check_model_gradients(loss, params, (tokens, lengths, rng.integers(0, 2, size=4)))
 
 
 def test_weight_decay_penalises_weights_only():
