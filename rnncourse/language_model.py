@@ -461,8 +461,9 @@ def context_ablation(params, tokens, resets, window, stride, rng):
     Args:
         params: dict from :func:`init_language_model`; tokens: (L,) integers in 0..V-1, L > window + 1
         resets: sequence of ints k >= 1 (``None`` entries mean no reset: the carried loss)
-        window: int >= 1; stride: int >= 1; rng: numpy Generator (the permutations, in the order
-        of ``resets``, then the one of the by-history windows)
+        window: int >= 1; stride: int >= 1
+        rng: numpy Generator, drawing the permutations for ``resets`` in order, then the one for
+            the by-history windows
 
     Returns:
         :class:`Ablation`
