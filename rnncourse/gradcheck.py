@@ -93,8 +93,8 @@ def check_model_gradients(loss_and_grads, params, batch, rtol=1e-5, atol=1e-8):
         rtol, atol: tolerances of ``numpy.testing.assert_allclose``
 
     Raises:
-        AssertionError naming the first parameter whose gradient differs, or the names if
-        ``grads`` and ``params`` do not have the same keys.
+        AssertionError: naming the first parameter whose gradient differs, or listing both
+            sets of names if ``grads`` and ``params`` do not have the same keys.
     """
     _, grads = loss_and_grads(params, batch)
     assert set(grads) == set(params), f"gradients for {sorted(grads)}, parameters {sorted(params)}"
