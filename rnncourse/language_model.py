@@ -398,8 +398,7 @@ def evaluate_loss(params, tokens, reset_every=None):
     with _models._blas_limit(1):
         for x, y in parts:
             scores, _ = chunk_scores(params, x, zero_state(params, x.shape[0]))
-            log_probs = L.log_softmax(scores)
-            total -= np.take_along_axis(log_probs, y[..., None], axis=2).sum()
+            total += _token_losses(scores, y).sum()
     return float(total / inputs.size)
 
 
@@ -436,7 +435,12 @@ class Ablation(NamedTuple):
 def _window_loss(params, inputs, targets, state):
     """Losses (W, k) of windows inputs/targets (W, k) read from ``state`` (a tuple of (W, H))."""
     scores, _ = chunk_scores(params, inputs, state)
-    return -np.take_along_axis(L.log_softmax(scores), targets[..., None], axis=2)[..., 0]
+    return _token_losses(scores, targets)
+
+
+def _token_losses(scores, targets):
+    """Cross-entropy in nats of each prediction: scores (..., V), targets (...) ints -> (...)."""
+    return -np.take_along_axis(L.log_softmax(scores), targets[..., None], axis=-1)[..., 0]
 
 
 def context_ablation(params, tokens, resets, window, stride, rng):
@@ -478,8 +482,7 @@ def context_ablation(params, tokens, resets, window, stride, rng):
     n = inputs.size
     with _models._blas_limit(1):
         states = carried_states(params, inputs)  # row t: after reading inputs[t]
-        per_token = -np.take_along_axis(L.log_softmax(states[0] @ params["W_out"] + params["b_out"]),
-                                        targets[:, None], axis=1)[:, 0]  # (n,)
+        per_token = _token_losses(states[0] @ params["W_out"] + params["b_out"], targets)  # (n,)
         before = [np.vstack([np.zeros((1, s.shape[1]), s.dtype), s[:-1]]) for s in states]  # state before t
 
         def fresh(starts, kind, order=None):
