@@ -24,10 +24,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 sys.path.insert(0, str(BOOK / "_ext"))
+from articles import ARTICLE_FILES, article_text, normalise  # noqa: E402  (book/_ext/articles.py)
 from claims import VERDICTS, file_problems, load_claims  # noqa: E402  (book/_ext/claims.py)
-
-SEEDS = BOOK / "articles"
-ARTICLE_FILES = {"A": "000_3c5e71c82b6b87cf.txt", "B": "004_407c70e257fcf610.txt"}
 CHAPTERS = sorted(BOOK.glob("ch[0-9][0-9]_*.md"))
 ROWS = load_claims()
 ROW_IDS = [row.get("id", f"row {i}") for i, row in enumerate(ROWS, 1)]
@@ -37,16 +35,6 @@ ROW_IDS = [row.get("id", f"row {i}") for i, row in enumerate(ROWS, 1)]
 # ----------------------------------------------------------------------------
 
 
-def normalise(text):
-    """Text for quote matching: curly quotes made straight, *emphasis* markers dropped, every run
-    of whitespace one space."""
-    text = text.translate(str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "*": None}))
-    return " ".join(text.split())
-
-
-def article_text(article):
-    path = SEEDS / ARTICLE_FILES[article]
-    return normalise(path.read_text(encoding="utf8"))
 
 
 def chapter_source(docname):
