@@ -12,7 +12,9 @@ backward pass:
   :func:`bidirectional_forward` (correct on padded batches) and :func:`stacked_forward`
   (deep, with an optional residual connection);
 - attention over encoder states: :func:`additive_attention_forward` (Bahdanau et al.,
-  2015) and :func:`dot_attention_forward` (Luong et al., 2015).
+  2015) and :func:`dot_attention_forward` (Luong et al., 2015);
+- self-attention over a whole sequence, the Transformer's layer that chapter 7 sets against
+  recurrence: :func:`self_attention_forward` (Vaswani et al., 2017; forward pass only).
 
 Shapes follow the course convention (batch first): ``x`` (N, T, D) inputs, ``h`` (N, T, H)
 states, ``tokens`` (N, T) integers in ``0..V-1``, ``lengths`` (N,) integers in ``1..T``.
@@ -781,3 +783,46 @@ def dot_attention_backward(dcontext, cache):
     dquery = np.einsum("ns,nsh->nh", dscores, keys)
     dkeys = weights[:, :, None] * dcontext[:, None, :] + dscores[:, :, None] * query[:, None, :]
     return dquery, dkeys
+
+
+# ----------------------------------------------------------------------------
+# Self-attention (chapter 7: what came after recurrence)
+# ----------------------------------------------------------------------------
+
+def self_attention_forward(x, Wq, Wk, Wv, causal=True):
+    """One head of scaled dot-product self-attention over whole sequences (Vaswani et al., 2017).
+
+    Every step of a sequence is a query, a key and a value: ``q = x Wq``, ``k = x Wk``,
+    ``v = x Wv``; ``score[n, t, s] = q[n, t] . k[n, s] / sqrt(A)``; the weights are the
+    softmax of the scores over ``s``, and ``out[n, t] = sum_s weights[n, t, s] v[n, s]``.
+    With ``causal=True`` step ``t`` attends only to steps ``s <= t`` (weight exactly 0 for
+    ``s > t``), so ``out[:, t]`` depends on the past and present only, as an RNN's ``h_t``
+    does. Unlike a recurrent layer, no step waits for another: the whole sequence is a few
+    matrix products, with a (T, T) matrix of scores per sequence. Forward pass only (chapter 7
+    times it; it is not trained in this course).
+
+    Args:
+        x: (N, T, D) input sequences
+        Wq: (D, A) query projection
+        Wk: (D, A) key projection
+        Wv: (D, Hv) value projection
+        causal: bool, True to mask the future (the default)
+
+    Returns:
+        out: (N, T, Hv) output at every step
+        weights: (N, T, T) attention weights; ``weights[n, t]`` sums to 1
+    """
+    (x, Wq, Wk, Wv), sizes = validate(
+        x=(x, ("N", "T", "D")), Wq=(Wq, ("D", "A")), Wk=(Wk, ("D", "A")), Wv=(Wv, ("D", "Hv")),
+    )
+    if not isinstance(causal, (bool, np.bool_)):
+        raise ValueError(f"causal must be True or False, got {causal!r}")
+    N, T, A = sizes["N"], sizes["T"], sizes["A"]
+    queries, keys, values = x @ Wq, x @ Wk, x @ Wv
+    scores = queries @ np.swapaxes(keys, 1, 2) / np.sqrt(A)  # (N, T, T)
+    if causal:
+        allowed = np.broadcast_to(np.tril(np.ones((T, T), dtype=bool)), (N, T, T))
+    else:
+        allowed = np.ones((N, T, T), dtype=bool)
+    weights = _masked_softmax(scores.reshape(N * T, T), allowed.reshape(N * T, T)).reshape(N, T, T)
+    return weights @ values, weights

@@ -568,3 +568,85 @@ def test_attention_and_recurrent_inputs_not_modified():
     h, cache = L.bidirectional_forward(x, lengths, p_f, p_b, "lstm")
     L.bidirectional_backward(np.ones_like(h), cache)
     assert_unchanged(before, arrays)
+
+
+# ----------------------------------------------------------------------------
+# Self-attention
+# ----------------------------------------------------------------------------
+
+def self_attention_case(seed, N=2, T=6, D=3, A=4, Hv=5):
+    rng = np.random.default_rng(seed)
+    return {"x": rng.standard_normal((N, T, D)), "Wq": rng.standard_normal((D, A)),
+            "Wk": rng.standard_normal((D, A)), "Wv": rng.standard_normal((D, Hv))}
+
+
+def self_attention_loop(x, Wq, Wk, Wv, causal):
+    """Reference: one query step at a time, softmax written out, no masking tricks."""
+    N, T, _ = x.shape
+    out = np.zeros((N, T, Wv.shape[1]))
+    for n in range(N):
+        for t in range(T):
+            visible = range(t + 1) if causal else range(T)
+            q = x[n, t] @ Wq
+            scores = np.array([q @ (x[n, s] @ Wk) / np.sqrt(Wq.shape[1]) for s in visible])
+            weights = np.exp(scores - scores.max())
+            weights /= weights.sum()
+            out[n, t] = sum(w * (x[n, s] @ Wv) for w, s in zip(weights, visible))
+    return out
+
+
+@pytest.mark.parametrize("causal", [True, False])
+def test_self_attention_matches_a_loop(causal):
+    case = self_attention_case(60)
+    out, weights = L.self_attention_forward(**case, causal=causal)
+    assert out.shape == (2, 6, 5) and weights.shape == (2, 6, 6)
+    assert rel_error(out, self_attention_loop(**case, causal=causal)) < 1e-12
+    np.testing.assert_allclose(weights.sum(axis=2), 1.0, rtol=0, atol=1e-12)
+    if causal:  # no weight on the future, exactly
+        assert np.all(weights[:, np.triu_indices(6, 1)[0], np.triu_indices(6, 1)[1]] == 0)
+    else:
+        assert np.all(weights > 0)
+
+
+@pytest.mark.parametrize("causal", [True, False])
+def test_self_attention_matches_torch(causal):
+    torch = pytest.importorskip("torch")
+    case = self_attention_case(61, N=3, T=17, D=8, A=8, Hv=8)
+    out, _ = L.self_attention_forward(**case, causal=causal)
+    q, k, v = (torch.tensor(case["x"] @ case[name]) for name in ("Wq", "Wk", "Wv"))
+    expected = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal).numpy()
+    assert rel_error(out, expected) < 1e-12
+
+
+def test_self_attention_causal_output_ignores_the_future():
+    case = self_attention_case(62)
+    out, _ = L.self_attention_forward(**case)
+    changed = {**case, "x": case["x"].copy()}
+    changed["x"][:, 4:] += 10.0  # change steps 4 and 5
+    out_changed, _ = L.self_attention_forward(**changed)
+    np.testing.assert_array_equal(out_changed[:, :4], out[:, :4])
+    assert not np.allclose(out_changed[:, 4:], out[:, 4:])
+
+
+def test_self_attention_one_step_returns_its_value():
+    case = self_attention_case(63, T=1)
+    out, weights = L.self_attention_forward(**case)
+    np.testing.assert_array_equal(weights, np.ones((2, 1, 1)))
+    np.testing.assert_allclose(out[:, 0], case["x"][:, 0] @ case["Wv"], rtol=1e-14)
+
+
+def test_self_attention_large_scores_do_not_overflow():
+    case = self_attention_case(64)
+    out, weights = L.self_attention_forward(**{**case, "Wq": 1e3 * case["Wq"]})
+    assert np.all(np.isfinite(out)) and np.all(np.isfinite(weights))
+
+
+def test_self_attention_validation_and_no_mutation():
+    case = self_attention_case(65)
+    before = {k: v.copy() for k, v in case.items()}
+    L.self_attention_forward(**case)
+    assert_unchanged(before, case)
+    raises("x must have 3 dimensions (N, T, D), got shape (6, 3)", L.self_attention_forward, **{**case, "x": np.zeros((6, 3))})
+    raises("Wk must have shape (D, A) = (3, 4)", L.self_attention_forward, **{**case, "Wk": np.zeros((3, 5))})
+    raises("Wv must have shape (D, Hv)", L.self_attention_forward, **{**case, "Wv": np.zeros((4, 5))})
+    raises("causal must be True or False, got 'yes'", L.self_attention_forward, **case, causal="yes")
