@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book" / "_ext"))
-from articles import (ARTICLE_FILES, article_sentences, article_text, covering_rows,  # noqa: E402
+from articles import (ARTICLE_FILES, article_sentences, article_text, covering_entries, covering_rows,  # noqa: E402
                       is_claim_like, normalise)
 
 
@@ -92,3 +92,11 @@ def test_covering_rows_refuses_an_empty_sentence_and_an_unknown_article():
         covering_rows("  ", [])
     with pytest.raises(ValueError, match="article must be one of"):
         covering_rows("x", [], article="C")
+
+
+def test_covering_entries_needs_the_whole_sentence():
+    entries = [{"article": "A", "quote": "Deep Learning RNN"},
+               {"article": "A", "quote": "Key Takeaways. Deep Learning RNN"}]
+    assert covering_entries("Deep Learning RNN", entries) == entries
+    assert covering_entries("Deep Learning RNNs are infallible", entries) == []
+    assert covering_entries("Deep Learning RNN", entries, article="B") == []

@@ -12,14 +12,19 @@ for ``normalise``), the claims-ledger appendix and the chapter 7 landing page.
   a sentence as a regular expression on ``[.!?] + space + capital`` does not.
 - ``is_claim_like(sentence)``: a number, a comparison word or a causal verb (the word lists below).
 - ``covering_rows(sentence, rows)``: the rows of book/claims.yml whose quote covers the sentence.
+- ``covering_entries(sentence, entries)``: the entries of book/not_claims.yml that hold the whole
+  sentence (a short heading quoted there must not cover a longer sentence that contains it).
+- ``load_not_claims()``: the entries of book/not_claims.yml.
 """
 import re
 from functools import lru_cache
 from pathlib import Path
 
 import pysbd
+import yaml
 
 ARTICLES_DIR = Path(__file__).resolve().parents[1] / "articles"
+NOT_CLAIMS_FILE = Path(__file__).resolve().parents[1] / "not_claims.yml"
 ARTICLE_FILES = {"A": "000_3c5e71c82b6b87cf.txt", "B": "004_407c70e257fcf610.txt"}
 
 #: The bullet marks that open a list item in the plain-text articles (dropped from the sentence).
@@ -44,6 +49,8 @@ CAUSAL_WORDS = frozenset("""
     require requires requiring emerge emerges drive drives driving create creates creating
     ensure ensures ensuring affect affects combat combats alleviate alleviates reduce reduces
     increase increases accelerate accelerates destabilise destabilises bypass bypasses
+    eliminate eliminates eliminating enhance enhances enhancing determine determines dictate dictates
+    rely relies
 """.split())
 
 #: A number: digits (3, 85-90%, 1.2, 2023), or a number word.
@@ -170,3 +177,33 @@ def covering_rows(sentence, rows, article=None):
         if quote and (quote in sentence or sentence in quote):
             found.append(row)
     return found
+
+
+def covering_entries(sentence, entries, article=None):
+    """The not-claim entries that hold the whole sentence: the sentence is inside the entry's
+    normalised quote. (Unlike ``covering_rows``, a quote inside a longer sentence does not count:
+    the heading "Common Misconceptions" says nothing about the sentence "Common Misconceptions
+    about Deep Learning RNN", nor "Deep Learning RNN" about "Deep Learning RNNs are infallible".)
+
+    Args:
+        sentence: a normalised sentence (from ``article_sentences``).
+        entries: a list of dicts with ``quote`` (and ``article``), e.g. ``load_not_claims()``.
+        article: ``"A"``, ``"B"`` or None; when given, only the entries of that article count.
+
+    Returns:
+        The covering entries, a list in the order of ``entries``.
+    """
+    if not isinstance(sentence, str) or not sentence.strip():
+        raise ValueError(f"sentence must be a non-empty str, got {sentence!r}")
+    if article is not None and article not in ARTICLE_FILES:
+        raise ValueError(f"article must be one of {sorted(ARTICLE_FILES)} or None, got {article!r}")
+    sentence = normalise(sentence)
+    return [entry for entry in entries
+            if (article is None or entry.get("article") == article)
+            and sentence in normalise(str(entry.get("quote", "")))]
+
+
+def load_not_claims(path=NOT_CLAIMS_FILE):
+    """The entries of book/not_claims.yml, a list of dicts {article, quote, why}, in file order."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf8")) or {}
+    return data.get("not_claims") or []
