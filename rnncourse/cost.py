@@ -2,8 +2,8 @@
 
 - :func:`peak_bytes`: the peak of the memory allocated while a call runs (``tracemalloc``,
   which numpy reports its arrays to), above what was allocated before it.
-- :func:`cost_against_length`: time (:func:`rnncourse.benchmark.time_call`) and peak memory of
-  a computation for each sequence length ``T``.
+- :func:`cost_against_length`: time (shortest of interleaved rounds) and peak memory of a
+  computation for each sequence length ``T``.
 - :func:`fit_power_law` and :func:`fit_exponential`: least-squares fits of ``cost ~ c * T**p``
   and ``cost ~ c * exp(r * T)`` in logarithms, with the spread of the residuals, so that the
   data can say which law they follow; :func:`crossover_length`: where one cost curve overtakes
@@ -14,13 +14,13 @@
 Timings depend on the machine and its load; the fits make the scaling law visible without
 trusting any single timing.
 """
+import time
 import tracemalloc
 from typing import NamedTuple
 
 import numpy as np
 
 from ._validate import check_positive_int, validate
-from .benchmark import time_call
 from .fast import rnn_backward_fast, rnn_forward_fast
 
 
@@ -56,32 +56,44 @@ class LengthCost(NamedTuple):
     """Cost of one computation for several sequence lengths (the result of :func:`cost_against_length`)."""
 
     lengths: np.ndarray  # (L,) the sequence lengths T
-    seconds: np.ndarray  # (L,) median wall-clock seconds of one call
+    seconds: np.ndarray  # (L,) shortest wall-clock seconds of one call over the rounds
     peak_bytes: np.ndarray  # (L,) peak memory allocated during one call
 
 
-def cost_against_length(make_call, lengths, repeats=3, warmup=1):
+def cost_against_length(make_call, lengths, rounds=3, warmup=1):
     """Time and peak memory of a computation at each sequence length.
+
+    The timings run in interleaved rounds: each round calls the computation once at every
+    length, and a length keeps its shortest time over the rounds. A burst of other work on the
+    machine then slows one call of one round, not all calls of one length, and the shortest
+    time is the one least disturbed. The memory is measured afterwards, one traced call per
+    length (:func:`peak_bytes`).
 
     Args:
         make_call: function ``T -> fn``, where ``fn()`` runs the computation once on length ``T``
             (make the inputs in ``make_call``, so that neither the time nor the memory counts them)
         lengths: sequence of integers >= 1
-        repeats: timed calls per length (the median is kept)
-        warmup: untimed calls before them
+        rounds: timed calls per length (integer >= 1)
+        warmup: untimed rounds before them (integer >= 0)
 
     Returns:
         :class:`LengthCost` with ``lengths`` (L,), ``seconds`` (L,) and ``peak_bytes`` (L,)
     """
     lengths = [check_positive_int("lengths", T) for T in lengths]
-    check_positive_int("repeats", repeats)
+    check_positive_int("rounds", rounds)
     check_positive_int("warmup", warmup, minimum=0)
-    seconds, peaks = [], []
-    for T in lengths:
-        fn = make_call(T)
-        seconds.append(time_call(fn, repeats=repeats, warmup=warmup))
-        peaks.append(peak_bytes(fn)[1])
-    return LengthCost(np.array(lengths), np.array(seconds), np.array(peaks))
+    calls = [make_call(T) for T in lengths]
+    for _ in range(warmup):
+        for fn in calls:
+            fn()
+    seconds = np.full(len(calls), np.inf)
+    for _ in range(rounds):
+        for i, fn in enumerate(calls):
+            start = time.perf_counter()
+            fn()
+            seconds[i] = min(seconds[i], time.perf_counter() - start)
+    peaks = [peak_bytes(fn)[1] for fn in calls]
+    return LengthCost(np.array(lengths), seconds, np.array(peaks))
 
 
 class GrowthFit(NamedTuple):

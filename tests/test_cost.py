@@ -1,5 +1,6 @@
 """Tests of rnncourse.cost: peak memory, cost against length, growth fits, crossover, chunked truncated BPTT."""
 import re
+import time
 
 import numpy as np
 import pytest
@@ -36,7 +37,7 @@ def test_cost_against_length_measures_linear_memory():
     def make_call(T):
         return lambda: np.zeros((T, 1000))
 
-    result = cost.cost_against_length(make_call, [10, 20, 40], repeats=1, warmup=0)
+    result = cost.cost_against_length(make_call, [10, 20, 40], rounds=1, warmup=0)
     assert result.lengths.tolist() == [10, 20, 40]
     assert np.all(result.seconds > 0)
     np.testing.assert_allclose(result.peak_bytes / (8000 * result.lengths), 1, rtol=0.01)
@@ -44,7 +45,22 @@ def test_cost_against_length_measures_linear_memory():
 
 def test_cost_against_length_validation():
     raises("lengths must be an integer >= 1, got 0", cost.cost_against_length, lambda T: None, [0, 1])
-    raises("repeats must be an integer >= 1, got 0", cost.cost_against_length, lambda T: None, [1], repeats=0)
+    raises("rounds must be an integer >= 1, got 0", cost.cost_against_length, lambda T: None, [1], rounds=0)
+
+
+def test_cost_against_length_keeps_the_shortest_time_of_interleaved_rounds():
+    order = []
+    durations = iter([0.0, 0.02, 0.0, 0.0, 0.0])  # the first timed call of length 1 is slowed down
+
+    def make_call(T):
+        def run():
+            order.append(T)
+            time.sleep(next(durations) if T == 1 else 0.0)
+        return run
+
+    result = cost.cost_against_length(make_call, [1, 2], rounds=3, warmup=1)
+    assert order[:8] == [1, 2, 1, 2, 1, 2, 1, 2]  # warm-up round, then rounds over all lengths
+    assert result.seconds[0] < 0.01
 
 
 @settings(max_examples=30, deadline=None)
