@@ -75,6 +75,18 @@ def test_chapter_page_has_its_figures_and_no_errors(built_book, chapter):
         assert (html / "book" / src).resolve().exists(), f"missing image file {src}"
 
 
+def test_claims_ledger_links_resolve_and_evidence_is_pasted(built_book):
+    """The claims-ledger appendix of the built book: every row of book/claims.yml has its box,
+    every link of a box resolves to an id of its target page, glued evidence is pasted from its
+    chapter and the summary's counts are the file's (tests/ledger_check.py)."""
+    from ledger_check import ledger_page_problems
+    from claims import load_claims  # book/_ext/claims.py, on the path through ledger_check
+
+    _, html = built_book
+    problems = ledger_page_problems(html, load_claims())
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
+
+
 # ----------------------------------------------------------------------------
 # The built book in a real browser
 # ----------------------------------------------------------------------------

@@ -30,6 +30,7 @@ value when neither pastes it as text (a figure, a table). A malformed row is lef
 {claim} extension warns about it when the build starts; this directive warns once more).
 Registered in _config.yml under ``sphinx: local_extensions``.
 """
+import json
 import posixpath
 import re
 from collections import Counter
@@ -85,11 +86,12 @@ def count_table(rows, group, order=None):
     Args:
         rows: well-formed rows of the claims file.
         group: a function of a row giving its group (its article, kind or chapter number).
-        order: the groups in the order wanted (e.g. ``KINDS``); None sorts them.
+        order: every group, in the order wanted (e.g. ``KINDS``: a kind without rows gets zero
+            counts); None: the groups that have rows, sorted.
 
     Returns:
-        A dict from each group that has rows, in ``order``, to a Counter with keys ``'rows'``,
-        each verdict, ``'glue'`` and ``'derivation'``.
+        A dict from each group to a Counter with keys ``'rows'``, each verdict, ``'glue'`` and
+        ``'derivation'``.
     """
     table = {}
     for row in rows:
@@ -97,10 +99,11 @@ def count_table(rows, group, order=None):
         counts["rows"] += 1
         counts[row["verdict"]] += 1
         counts[evidence_kind(row)] += 1
-    order = sorted(table) if order is None else [name for name in order if name in table]
-    if set(order) != set(table):
-        raise ValueError(f"order must name every group, got {order!r} for groups {sorted(table, key=str)!r}")
-    return {name: table[name] for name in order}
+    if order is None:
+        order = sorted(table)
+    if not set(table) <= set(order):
+        raise ValueError(f"order must name every group, got {list(order)!r} for groups {sorted(table, key=str)!r}")
+    return {name: table.get(name, Counter()) for name in order}
 
 
 def group_by_chapter(rows):
@@ -195,12 +198,12 @@ def summary_table(rows, heading, group, order=None, label=str, by_verdict=True):
 
 
 def heading_labels(folder):
-    """The MyST labels ``(name)=`` that stand right above a heading in the .md pages of a folder:
-    a {ref} to one of them without a title of its own shows the heading's; a {ref} to any other
-    label needs a title."""
+    """The MyST labels ``(name)=`` that stand right above a heading in the .md and .ipynb pages of
+    a folder: a {ref} to one of them without a title of its own shows the heading's; a {ref} to
+    any other label needs a title."""
     labels = set()
-    for path in Path(folder).glob("*.md"):
-        labels.update(re.findall(r"^\(([^()\s]+)\)=[ \t]*\n(?:[ \t]*\n)*#{1,6} ", path.read_text(encoding="utf8"), re.M))
+    for path in sorted(Path(folder).glob("*.md")) + sorted(Path(folder).glob("*.ipynb")):
+        labels.update(re.findall(r"^\(([^()\s]+)\)=[ \t]*\n(?:[ \t]*\n)*#{1,6} ", page_markdown(path), re.M))
     return labels
 
 
@@ -210,9 +213,19 @@ def reference(label, titled, text):
     return f"{{ref}}`{label}`" if label in titled else f"{{ref}}`{text} <{label}>`"
 
 
+def page_markdown(path):
+    """The MyST text of a page: a .md file whole, the markdown cells of an .ipynb."""
+    text = Path(path).read_text(encoding="utf8")
+    if Path(path).suffix != ".ipynb":
+        return text
+    cells = json.loads(text).get("cells", [])
+    return "\n\n".join("".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+                        for cell in cells if cell.get("cell_type") == "markdown")
+
+
 def page_title(path):
-    """The first level-1 MyST heading of a page's source (its title), or None."""
-    match = re.search(r"^# (.+?)\s*$", Path(path).read_text(encoding="utf8"), re.M)
+    """The first level-1 heading of a page's source (its title), or None."""
+    match = re.search(r"^# (.+?)\s*$", page_markdown(path), re.M)
     return match.group(1) if match else None
 
 
@@ -364,8 +377,8 @@ class ClaimsLedgerDirective(SphinxDirective):
                 items += nodes.list_item("", nodes.paragraph(
                     "", "", nodes.Text(f"“{sentence}” — "), nodes.emphasis(text=reason)))
             count = len(items.children)
-            dropdown = self.parse(f":::{{dropdown}} Article {article}: {count} of its {len(sentences)} "
-                                  "sentences have no row\n:::", nodes.container())
+            dropdown = self.parse(f"```{{dropdown}} Article {article}: {count} of its {len(sentences)} "
+                                  "sentences have no row\n```", nodes.container())
             dropdown.children[0] += items
             out += dropdown.children
         return out
