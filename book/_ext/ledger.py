@@ -244,11 +244,16 @@ class ClaimsLedgerDirective(SphinxDirective):
         path = self.config.claims_file
         self.env.note_dependency(path)
         rows = load_claims(path)
-        good = self.rows = well_formed(rows)
+        good = well_formed(rows)
         if len(good) < len(rows):
             logger.warning(f"{{claims-ledger}}: {len(rows) - len(good)} malformed rows of {path} are left out",
                            location=self.get_location(), type="claims")
-        return getattr(self, f"render_{part}")(good)
+        missing = Counter(row["chapter"] for row in good if self.docname(row["chapter"]) not in self.env.found_docs)
+        for chapter, count in missing.items():
+            logger.warning(f"{{claims-ledger}}: {count} rows name the page {chapter}, which is not in the book "
+                           "(the table of contents): they are left out", location=self.get_location(), type="claims")
+        self.rows = [row for row in good if row["chapter"] not in missing]
+        return getattr(self, f"render_{part}")(self.rows)
 
     # -- pages of the book ---------------------------------------------------
 
