@@ -42,6 +42,18 @@ def test_every_claim_like_sentence_has_a_row_or_a_not_claim_entry():
                          "and no entry in book/not_claims.yml:\n" + "\n".join(missing))
 
 
+def test_every_sentence_has_a_row_or_a_not_claim_entry():
+    """Stronger than the screen: the sentences that are not claim-like are accounted for too (a
+    vague claim such as "Architectural innovations proved pivotal." has no number and no causal
+    verb), so that the ledger's list of sentences without a row gives a reason for each."""
+    missing = [f"{article}: {sentence}" for article in sorted(ARTICLE_FILES)
+               for sentence in dict.fromkeys(article_sentences(article))
+               if not covering_rows(sentence, ROWS, article=article)
+               and not covering_entries(sentence, ENTRIES, article=article)]
+    assert not missing, (f"{len(missing)} sentences have no row in book/claims.yml and no entry in "
+                         "book/not_claims.yml:\n" + "\n".join(missing))
+
+
 def test_not_claims_file_has_entries():
     assert len(ENTRIES) > 50, len(ENTRIES)
 
