@@ -4,7 +4,7 @@ A causal convolution reads a sequence like an RNN, batch first, ``x: (N, T, C_in
 output per step, ``y: (N, T, C_out)``. Output ``t`` sees only the inputs ``t, t - d, ..., t - (K-1) d``
 (kernel size ``K``, dilation ``d``), so nothing from the future leaks in. Inputs before the start are
 zeros (left padding by ``(K - 1) d``), the form of WaveNet (van den Oord et al., 2016) and of the
-temporal convolutional networks of Bai, Kolter and Koltun (2018):
+temporal convolutional networks of Bai, Kolter and Koltun (2018)::
 
     y[n, t] = b + sum_k x[n, t - (K - 1 - k) d] @ w[k]        (x[n, s] = 0 for s < 0)
 
@@ -29,7 +29,8 @@ def receptive_field(kernel_sizes, dilations=None):
         dilations: (L,) dilation d_l >= 1 of each layer; None for all 1
 
     Returns:
-        int, ``1 + sum_l (K_l - 1) * d_l``: output t depends on inputs t - (that - 1) .. t.
+        field: int, ``1 + sum_l (K_l - 1) * d_l``; output t depends on inputs t - field + 1 .. t
+            and on no earlier one
     """
     kernel_sizes = list(kernel_sizes)
     if not kernel_sizes:
