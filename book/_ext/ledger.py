@@ -274,6 +274,8 @@ class ClaimsLedgerDirective(SphinxDirective):
         site_map = getattr(self.env, "external_site_map", None) or getattr(self.config, "external_site_map", None)
         landing = pages[0]
         if site_map is not None:
+            prefix = f"ch{number:02d}_"
+            pages = sorted(set(pages) | {doc for doc in site_map if posixpath.basename(doc).startswith(prefix)})
             for page in pages:
                 if page in site_map and any(item in pages for tree in site_map[page].subtrees for item in tree.items):
                     landing = page
@@ -378,7 +380,7 @@ class ClaimsLedgerDirective(SphinxDirective):
                 elif not is_claim_like(sentence):
                     reason = "no number, comparison word or causal verb"
                 else:
-                    reason = "claim-like, with no row and no not_claims.yml entry"
+                    reason = "a claim still without a row (claim-like, and not in not_claims.yml)"
                 items += nodes.list_item("", nodes.paragraph(
                     "", "", nodes.Text(f"“{sentence}” — "), nodes.emphasis(text=reason)))
             count = len(items.children)
