@@ -18,7 +18,7 @@ is imported inside the functions that need it):
   a zero-shot rule can compare after two cue prefixes.
 
 Conventions: a sentence of ``m`` characters is encoded as ``m + 2`` ids, the start mark, its
-characters, the end mark (:data:`BOUNDARY` both), padded with :data:`PAD`; ``tokens`` (N, T) int64
+characters, the end mark (``BOUNDARY`` both), padded with ``PAD``; ``tokens`` (N, T) int64
 and ``lengths`` (N,) ints count both marks. The language model reads ids ``0..length-2`` and
 predicts ``1..length-1`` (every character and the end); the classifier reads ids ``0..length-2``
 (the start and the characters) and averages the states there.
@@ -80,7 +80,7 @@ def encode_characters(sentences, chars, max_chars):
     """Character ids of sentences between two boundary marks, padded into one array.
 
     A sentence longer than ``max_chars`` keeps its first ``max_chars`` characters. A character
-    not in ``chars`` becomes :data:`UNKNOWN`.
+    not in ``chars`` becomes ``UNKNOWN``.
 
     Args:
         sentences: list of N str
