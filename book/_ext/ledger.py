@@ -249,7 +249,11 @@ class ClaimsLedgerDirective(SphinxDirective):
             logger.warning(f"{{claims-ledger}}: {len(rows) - len(good)} malformed rows of {path} are left out",
                            location=self.get_location(), type="claims")
         missing = Counter(row["chapter"] for row in good if self.docname(row["chapter"]) not in self.env.found_docs)
+        warned = self.env.temp_data.setdefault("claims_ledger_missing", set())  # once per page, not per part
         for chapter, count in missing.items():
+            if chapter in warned:
+                continue
+            warned.add(chapter)
             logger.warning(f"{{claims-ledger}}: {count} rows name the page {chapter}, which is not in the book "
                            "(the table of contents): they are left out", location=self.get_location(), type="claims")
         self.rows = [row for row in good if row["chapter"] not in missing]
@@ -297,7 +301,6 @@ class ClaimsLedgerDirective(SphinxDirective):
     # -- the three parts -----------------------------------------------------
 
     def render_summary(self, rows):
-        titles = {number: self.chapter_title(number, group) for number, group in group_by_chapter(rows).items()}
         judged = [row for row in rows if row["verdict"] in JUDGED]
         by_result = sum(evidence_kind(row) == "glue" for row in judged)
         sentence = nodes.paragraph(text=(
@@ -310,7 +313,7 @@ class ClaimsLedgerDirective(SphinxDirective):
             summary_table(rows, "verdict", lambda row: row["verdict"], VERDICTS, label=verdict_badge, by_verdict=False),
             summary_table(rows, "article", lambda row: row["article"], ARTICLES, label=lambda a: f"article {a}"),
             summary_table(rows, "kind", lambda row: row["kind"], KINDS),
-            summary_table(rows, "chapter", chapter_number, label=titles.get),
+            summary_table(rows, "chapter", chapter_number, label="Chapter {}".format),
         ]
 
     def render_rows(self, rows):
