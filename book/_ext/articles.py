@@ -160,6 +160,14 @@ def is_claim_like(sentence):
     return bool(words & (NUMBER_WORDS | COMPARISON_WORDS | CAUSAL_WORDS))
 
 
+def _check_sentence_and_article(sentence, article):
+    """ValueError unless sentence is a non-empty str and article is "A", "B" or None."""
+    if not isinstance(sentence, str) or not sentence.strip():
+        raise ValueError(f"sentence must be a non-empty str, got {sentence!r}")
+    if article is not None and article not in ARTICLE_FILES:
+        raise ValueError(f"article must be one of {sorted(ARTICLE_FILES)} or None, got {article!r}")
+
+
 def covering_rows(sentence, rows, article=None):
     """The rows whose quote covers a sentence: the row's normalised quote is inside the sentence,
     or the sentence is inside the quote (a quote may span several sentences).
@@ -173,10 +181,7 @@ def covering_rows(sentence, rows, article=None):
     Returns:
         The covering rows, a list in the order of ``rows``.
     """
-    if not isinstance(sentence, str) or not sentence.strip():
-        raise ValueError(f"sentence must be a non-empty str, got {sentence!r}")
-    if article is not None and article not in ARTICLE_FILES:
-        raise ValueError(f"article must be one of {sorted(ARTICLE_FILES)} or None, got {article!r}")
+    _check_sentence_and_article(sentence, article)
     sentence = normalise(sentence)
     found = []
     for row in rows:
@@ -202,10 +207,7 @@ def covering_entries(sentence, entries, article=None):
     Returns:
         The covering entries, a list in the order of ``entries``.
     """
-    if not isinstance(sentence, str) or not sentence.strip():
-        raise ValueError(f"sentence must be a non-empty str, got {sentence!r}")
-    if article is not None and article not in ARTICLE_FILES:
-        raise ValueError(f"article must be one of {sorted(ARTICLE_FILES)} or None, got {article!r}")
+    _check_sentence_and_article(sentence, article)
     sentence = normalise(sentence)
     return [entry for entry in entries
             if (article is None or entry.get("article") == article)

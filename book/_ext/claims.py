@@ -84,6 +84,17 @@ def evidence_markdown(row):
     return f"Evidence: {{ref}}`the derivation <{name}>`."
 
 
+def prefix_verdict(parsed, verdict):
+    """Put "Verdict: <verdict>." in bold at the start of the first paragraph of a parsed container
+    (a paragraph is added when the container does not start with one)."""
+    first = parsed.children[0] if parsed.children else nodes.paragraph()
+    if not isinstance(first, nodes.paragraph):
+        first = nodes.paragraph()
+        parsed.insert(0, first)
+    first.insert(0, nodes.Text(" "))
+    first.insert(0, nodes.strong(text=f"Verdict: {verdict}.", classes=["claim-verdict"]))
+
+
 class ClaimDirective(SphinxDirective):
     """```{claim} <id>``` : the box of one row of the claims file (config value claims_file)."""
 
@@ -110,12 +121,7 @@ class ClaimDirective(SphinxDirective):
         markdown = f"{row['why']}\n\n{evidence_markdown(row)}"
         self.state.nested_parse(StringList(markdown.splitlines(), source=path),
                                 self.content_offset, parsed)
-        first = parsed.children[0] if parsed.children else nodes.paragraph()
-        if not isinstance(first, nodes.paragraph):
-            first = nodes.paragraph()
-            parsed.insert(0, first)
-        first.insert(0, nodes.Text(" "))
-        first.insert(0, nodes.strong(text=f"Verdict: {row['verdict']}.", classes=["claim-verdict"]))
+        prefix_verdict(parsed, row["verdict"])
         box += parsed.children
         return [box]
 

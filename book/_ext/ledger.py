@@ -43,7 +43,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from articles import (NOT_CLAIMS_FILE, article_sentences, covering_entries,  # book/_ext/articles.py
                       covering_rows, is_claim_like, load_not_claims)
-from claims import ARTICLES, KINDS, VERDICTS, load_claims, row_problems, verdict_class
+from claims import ARTICLES, KINDS, VERDICTS, load_claims, prefix_verdict, row_problems, verdict_class
 
 logger = logging.getLogger(__name__)
 
@@ -356,12 +356,7 @@ class ClaimsLedgerDirective(SphinxDirective):
         markdown = "\n\n".join([cross_page_glue(str(row["why"]), page),
                                 f"Tested in {reference(row['target'], titled, 'this section')} ({{doc}}`{row['chapter']}`). {evidence}"])
         parsed = self.parse(markdown, nodes.container())
-        first = parsed.children[0] if parsed.children else nodes.paragraph()
-        if not isinstance(first, nodes.paragraph):
-            first = nodes.paragraph()
-            parsed.insert(0, first)
-        first.insert(0, nodes.Text(" "))
-        first.insert(0, nodes.strong(text=f"Verdict: {row['verdict']}.", classes=["claim-verdict"]))
+        prefix_verdict(parsed, row["verdict"])
         parsed.children[-1]["classes"].append("claims-ledger-where")
         box += parsed.children
         return box
