@@ -83,6 +83,13 @@ def _is_number(value):
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
+def check_positive_float(name, value):
+    """Return ``value`` as a float; raise ``ValueError`` naming ``name`` unless it is a finite number > 0."""
+    if not _is_number(value) or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
 def check_fraction(name, value):
     """Return ``value`` as a float; raise ``ValueError`` naming ``name`` unless it is a number in (0, 1)."""
     if not _is_number(value) or not 0 < value < 1:

@@ -41,7 +41,7 @@ from . import layers as L
 from . import lstm as _lstm
 from . import rnn as _rnn
 from . import models as _models
-from ._validate import check_generator, check_positive_int
+from ._validate import check_generator, check_positive_float, check_positive_int
 from .clip import clip_grad_norm
 from .optim import adam_init, adam_step
 
@@ -64,13 +64,6 @@ def _check_stream(name, tokens, vocab_size, min_length=2):
         raise ValueError(f"{name} must be in 0..V-1 = 0..{vocab_size - 1}, got values from "
                          f"{tokens.min()} to {tokens.max()}")
     return tokens
-
-
-def _check_positive_float(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
 
 
 def _layer(params):
@@ -318,7 +311,7 @@ def train_language_model(params, tokens, n_streams, chunk_length, epochs, lr, ma
     check_positive_int("epochs", epochs)
     check_positive_int("chunk_length", chunk_length)
     check_positive_int("print_every", print_every, allow_none=True)
-    lr, max_norm = _check_positive_float("lr", lr), _check_positive_float("max_norm", max_norm)
+    lr, max_norm = check_positive_float("lr", lr), check_positive_float("max_norm", max_norm)
     if after_epoch is not None and not callable(after_epoch):
         raise ValueError(f"after_epoch must be None or a function f(epoch, params), got {type(after_epoch).__name__}")
     streams = batchify(tokens, n_streams)
@@ -544,7 +537,7 @@ def sample_with_temperature(logits, temperature, rng):
         raise ValueError(f"logits must be a float array (N, V), got dtype {logits.dtype} with shape {logits.shape}")
     if not np.all(np.isfinite(logits)):
         raise ValueError("logits must be finite (no nan or inf)")
-    temperature = _check_positive_float("temperature", temperature)
+    temperature = check_positive_float("temperature", temperature)
     rng = check_generator(rng)
     probs = np.exp(L.log_softmax(logits.astype(np.float64) / temperature))  # (N, V)
     cumulative = np.cumsum(probs, axis=1)
@@ -593,7 +586,7 @@ def generate(params, prime_text, length, temperature, rng, chars):
         raise ValueError(f"chars must have V = {vocab_size_of(params)} entries (V from W_embed), got {len(chars)}")
     prime = _encode_prime(prime_text, chars)
     check_positive_int("length", length)
-    _check_positive_float("temperature", temperature)
+    check_positive_float("temperature", temperature)
     check_generator(rng)
     layer, cell = _layer(params)
     W_embed, W_out, b_out = params["W_embed"], params["W_out"], params["b_out"]
@@ -691,7 +684,7 @@ def ngram_next_probabilities(model, context, alpha):
         probs: (V,) floats that sum to 1
     """
     _check_ngram(model)
-    alpha = _check_positive_float("alpha", alpha)
+    alpha = check_positive_float("alpha", alpha)
     V = model.vocab_size
     context = np.asarray(context, dtype=np.int64).reshape(-1)
     if context.size and (context.min() < 0 or context.max() >= V):
@@ -719,7 +712,7 @@ def ngram_loss(model, test_tokens, alpha):
         loss: float
     """
     _check_ngram(model)
-    alpha = _check_positive_float("alpha", alpha)
+    alpha = check_positive_float("alpha", alpha)
     V = model.vocab_size
     tokens = _check_stream("test_tokens", test_tokens, V).astype(np.int64)
     total, n = 0.0, model.order
@@ -844,7 +837,7 @@ def train_torch_language_model(cell, tokens, vocab_size, embed_size, hidden_size
     check_positive_int("epochs", epochs)
     check_positive_int("chunk_length", chunk_length)
     check_positive_int("print_every", print_every, allow_none=True)
-    lr, max_norm = _check_positive_float("lr", lr), _check_positive_float("max_norm", max_norm)
+    lr, max_norm = check_positive_float("lr", lr), check_positive_float("max_norm", max_norm)
     streams = torch.from_numpy(batchify(tokens, n_streams))
     starts = chunk_starts(streams.shape[1], chunk_length)
     group = print_every or len(starts)

@@ -25,7 +25,7 @@ predicts ``1..length-1`` (every character and the end); the classifier reads ids
 """
 import numpy as np
 
-from ._validate import check_generator, check_positive_int
+from ._validate import check_generator, check_positive_float, check_positive_int
 
 PAD, BOUNDARY, UNKNOWN = 0, 1, 2
 FIRST_CHAR = 3  # id of chars[0]
@@ -37,13 +37,6 @@ def _torch():
     except ImportError as error:  # pragma: no cover - torch is installed in the course environment
         raise ImportError("rnncourse.pretraining needs PyTorch: pip install torch") from error
     return torch
-
-
-def _check_positive_float(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
 
 
 def _check_encoded(tokens, lengths, vocab_size=None):
@@ -281,7 +274,7 @@ def pretrain_language_model(model, tokens, lengths, epochs, batch_size, lr, rng,
     tokens, lengths = _check_encoded(tokens, lengths, _vocab(model))
     check_positive_int("epochs", epochs)
     check_positive_int("batch_size", batch_size)
-    lr, max_norm = _check_positive_float("lr", lr), _check_positive_float("max_norm", max_norm)
+    lr, max_norm = check_positive_float("lr", lr), check_positive_float("max_norm", max_norm)
     rng = check_generator(rng)
     parameters = [*_encoder_parameters(model), *model.next_char.parameters()]
     optimizer = torch.optim.Adam(parameters, lr=lr)
@@ -430,7 +423,7 @@ def fine_tune_classifier(model, tokens, lengths, labels, steps, batch_size, lr, 
         raise ValueError(f"checks must be in [1, steps] = [1, {steps}], got {checks}")
     if validate is not None and not callable(validate):
         raise ValueError(f"validate must be None or a function model -> float, got {type(validate).__name__}")
-    lr, max_norm = _check_positive_float("lr", lr), _check_positive_float("max_norm", max_norm)
+    lr, max_norm = check_positive_float("lr", lr), check_positive_float("max_norm", max_norm)
     rng = check_generator(rng)
     check_steps = set(np.linspace(steps / checks, steps, checks).round().astype(int).tolist()) if validate is not None else set()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
