@@ -335,13 +335,17 @@ def sentence_log_likelihoods(model, tokens, lengths, skip=0, batch_size=256):
 # Fine-tuning: the class of a sentence
 # ----------------------------------------------------------------------------
 
-def _mean_state_scores(model, x, lens):
-    """Class scores (N, C) from the mean GRU state over the start mark and the characters."""
+def _mean_state(model, x, lens):
+    """The mean GRU state (N, H) over the start mark and the characters of a batch."""
     torch = _torch()
     h = model.states(x[:, :-1])  # (N, T-1, H); the end mark is not read
     mask = (torch.arange(h.shape[1])[None, :] < (lens[:, None] - 1)).to(h.dtype)
-    pooled = (h * mask[..., None]).sum(dim=1) / mask.sum(dim=1, keepdim=True)
-    return model.classes(pooled)
+    return (h * mask[..., None]).sum(dim=1) / mask.sum(dim=1, keepdim=True)
+
+
+def _mean_state_scores(model, x, lens):
+    """Class scores (N, C) from the mean GRU state over the start mark and the characters."""
+    return model.classes(_mean_state(model, x, lens))
 
 
 def classifier_scores(model, tokens, lengths, batch_size=256):
@@ -380,10 +384,7 @@ def mean_states(model, tokens, lengths, batch_size=256):
     with torch.no_grad():
         for start in range(0, lengths.size, batch_size):
             rows = np.arange(start, min(start + batch_size, lengths.size))
-            x, lens = _batch(tokens, lengths, rows)
-            h = model.states(x[:, :-1])
-            mask = (torch.arange(h.shape[1])[None, :] < (lens[:, None] - 1)).to(h.dtype)
-            result[rows] = ((h * mask[..., None]).sum(dim=1) / mask.sum(dim=1, keepdim=True)).double().numpy()
+            result[rows] = _mean_state(model, *_batch(tokens, lengths, rows)).double().numpy()
     return result
 
 
